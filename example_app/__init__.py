@@ -1,0 +1,1 @@
+"""The fastapi-apojwt example service (``uvicorn example_app.main:app``)."""

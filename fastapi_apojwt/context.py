@@ -1,0 +1,105 @@
+"""Typed, immutable views of a verified token: ``TokenContext`` and ``RefreshContext``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, Generic
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from typing_extensions import TypeVar
+
+__all__ = ["DataT", "RefreshContext", "TokenContext"]
+
+DataT = TypeVar("DataT", default=dict[str, Any])
+
+
+class TokenContext(BaseModel, Generic[DataT]):
+    """A verified access token.
+
+    Declare the shape of ``data`` with your own model
+    (``ApoJWT(..., data_model=User)``) and annotate ``TokenContext[User]`` to get
+    ``ctx.data`` typed and validated once.
+
+    Example:
+        ```python
+        @app.get("/me")
+        async def me(ctx: Annotated[TokenContext, Depends(ajwt.token_required)]):
+            return {"sub": ctx.sub, "admin": ctx.has_permission("admin")}
+        ```
+    """
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    sub: str
+    """The subject: who the token was issued to."""
+    permissions: tuple[str, ...]
+    """The permissions granted by the token (the ``perms`` claim)."""
+    data: DataT
+    """The application data carried in the ``data`` claim."""
+    iss: str
+    """The issuer."""
+    aud: tuple[str, ...]
+    """The audiences the token is intended for."""
+    iat: datetime
+    """When the token was issued (aware, UTC)."""
+    nbf: datetime | None
+    """When the token becomes valid (aware, UTC), if set."""
+    exp: datetime
+    """When the token expires (aware, UTC)."""
+    jti: str | None
+    """The unique token id; ``None`` for tokens minted by apojwt 1.x."""
+    fresh: bool = False
+    """Whether the token was minted by a login rather than by a refresh."""
+    claims: Mapping[str, Any] = Field(repr=False)
+    """Every claim of the token, as verified."""
+    token: str = Field(repr=False)
+    """The raw token. Never log it."""
+    admin: bool = False
+    """Whether the token holds the configured admin permission."""
+
+    _held: frozenset[str] = PrivateAttr(default=frozenset())
+    _policy: Any = PrivateAttr(default=None)
+
+    def has_permission(self, permission: str) -> bool:
+        """Tell whether the token grants ``permission`` (the admin permission grants all).
+
+        Example:
+            ```python
+            if ctx.has_permission("orders:write"): ...
+            ```
+        """
+        if self._policy is not None:
+            return bool(self._policy.grants(self._held, permission))
+        return self.admin or permission in self.permissions
+
+
+class RefreshContext(BaseModel):
+    """A verified refresh token.
+
+    Example:
+        ```python
+        @app.post("/refresh")
+        async def refresh(ctx: Annotated[RefreshContext, Depends(ajwt.refresh)]):
+            return {"sub": ctx.sub, "data": ctx.data}
+        ```
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    sub: str
+    """The subject the refresh token belongs to ("" for apojwt 1.x tokens)."""
+    data: dict[str, Any]
+    """The ``refresh_data`` given to ``create_token``."""
+    exp: datetime
+    """When the refresh token expires (aware, UTC)."""
+    iat: datetime
+    """When it was issued (aware, UTC)."""
+    jti: str | None
+    """The unique id of this refresh token."""
+    family: str | None
+    """The rotation family (one per login) this token belongs to."""
+    claims: Mapping[str, Any] = Field(repr=False)
+    """Every claim of the token, as verified."""
+    token: str = Field(repr=False)
+    """The raw refresh token. Never log it."""

@@ -1,0 +1,418 @@
+"""``ApoJWT``: validates settings once, owns keys and the store, hands out guards."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime, timezone
+from typing import Any, Literal, NoReturn
+
+from pydantic import BaseModel, ValidationError
+from starlette.exceptions import WebSocketException
+from starlette.requests import HTTPConnection
+from starlette.status import WS_1008_POLICY_VIOLATION
+
+from .context import RefreshContext, TokenContext
+from .errors import (
+    ApoJWTError,
+    ConfigurationError,
+    InvalidClaimError,
+    MissingTokenError,
+    RevokedTokenError,
+    ServiceUnavailableError,
+)
+from .finders import Finder, bearer_token, cookie_token
+from .guards import AccessGuard, RefreshGuard
+from .keys import HMAC_ALGORITHMS, KeyMaterial, KeySet
+from .openapi import bearer_scheme_model, cookie_scheme_model
+from .permissions import PermissionPolicy, check_permission_name
+from .stores import MemoryStore, TokenStore
+from .tokens import ACCESS, Claims, TokenCodec
+
+__all__ = ["ApoJWT"]
+
+Template = Literal["fastapi", "flask"]
+_TEMPLATES = ("fastapi", "flask", None)
+
+
+def _utc(timestamp: float) -> datetime:
+    return datetime.fromtimestamp(timestamp, tz=timezone.utc)
+
+
+def _positive(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+        raise ConfigurationError(f"{name} must be a positive number of seconds, got {value!r}.")
+    return float(value)
+
+
+class ApoJWT:
+    """JWT authentication and permission checks for FastAPI (and Flask).
+
+    Build one per service, at import time; every setting is checked here so a
+    misconfiguration fails at start-up with a message that says how to fix it.
+
+    Example:
+        ```python
+        from typing import Annotated
+        from fastapi import Depends, FastAPI
+        from fastapi_apojwt import ApoJWT, TokenContext
+
+        ajwt = ApoJWT("a-32-byte-or-longer-random-secret!!", iss="auth.example.com",
+                      server_audience=["https://api.example.com"])
+        app = FastAPI()
+
+        @app.get("/orders")
+        async def orders(ctx: Annotated[TokenContext, Depends(ajwt.permission("orders:read"))]):
+            return {"sub": ctx.sub}
+        ```
+
+    Args:
+        secret: HMAC secret for HS*, or a PEM private key (or key object) for
+            RS*/PS*/ES*/EdDSA. Omit it for a verify-only instance built from
+            ``public_key=`` or ``jwks=``.
+        exp_period: Access token lifetime in seconds.
+        iss: The issuer written into and required of every token.
+        server_audience: Audiences this service answers to. Tokens must name
+            one of them; when empty, only tokens with no (or an empty) ``aud`` pass.
+        algorithm: The one algorithm tokens must be signed with.
+        admin_permission: A permission that passes every permission check.
+        template: ``"fastapi"`` (default), ``"flask"``, or ``None`` (bring your
+            own ``token_finder`` and ``exception_handler``).
+        async_framework: Accepted for apojwt 1.x compatibility; coroutines are detected.
+        token_finder: ``(*args, **kwargs) -> str`` returning the access token,
+            overriding the template's.
+        exception_handler: ``(code, msg, *args, **kwargs) -> NoReturn``, called on
+            every authentication failure; it must raise.
+    """
+
+    def __init__(
+        self,
+        secret: KeyMaterial | None = None,
+        exp_period: int = 900,
+        iss: str = "",
+        server_audience: Sequence[str] = (),
+        algorithm: str = "HS256",
+        admin_permission: str | None = None,
+        template: Template | None = "fastapi",
+        async_framework: bool = False,
+        token_finder: Callable[..., str] | None = None,
+        exception_handler: Callable[..., NoReturn] | None = None,
+        *,
+        public_key: KeyMaterial | Iterable[KeyMaterial] | None = None,
+        previous_keys: Iterable[KeyMaterial] = (),
+        kid: str | None = None,
+        leeway: float = 0,
+        max_token_bytes: int = 8192,
+        data_model: type[BaseModel] | None = None,
+        wildcards: bool = False,
+        strict: bool = False,
+        store: TokenStore | None = None,
+        token_location: Literal["headers", "cookies"] = "headers",
+        access_cookie_name: str = "access_token",
+        scheme_name: str = "BearerAuth",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """Check every setting and prepare keys, codec, store and guards."""
+        if template not in _TEMPLATES:
+            raise ConfigurationError(f"template must be 'fastapi', 'flask' or None, got {template!r}.")
+        if not isinstance(iss, str):
+            raise ConfigurationError(f"iss must be a string, got {type(iss).__name__}.")
+        if isinstance(server_audience, str):
+            server_audience = [server_audience]
+        audience = list(server_audience)
+        if not all(isinstance(a, str) and a for a in audience):
+            raise ConfigurationError("server_audience must be a list of non-empty strings.")
+        if leeway < 0:
+            raise ConfigurationError(f"leeway must be >= 0 seconds, got {leeway!r}.")
+        if token_location not in ("headers", "cookies"):
+            raise ConfigurationError("token_location must be 'headers' or 'cookies'.")
+        for name, fn in (("token_finder", token_finder), ("exception_handler", exception_handler)):
+            if fn is not None and not callable(fn):
+                raise ConfigurationError(f"{name} must be callable.")
+        if isinstance(public_key, (str, bytes)) or (public_key is not None and not isinstance(public_key, Iterable)):
+            public_keys: list[KeyMaterial] = [public_key]
+        else:
+            public_keys = list(public_key or ())
+
+        self.exp_period = _positive("exp_period", exp_period)
+        self.iss = iss
+        self.server_audience = tuple(audience)
+        self.algorithm = algorithm
+        self.template = template
+        self.async_framework = async_framework
+        self.token_finder = token_finder
+        self.exception_handler = exception_handler
+        self.data_model = data_model
+        self.strict = strict
+        self.scheme_name = scheme_name
+        self.token_location = token_location
+        self.access_cookie_name = access_cookie_name
+        self.clock = clock
+        self.policy = PermissionPolicy(admin=admin_permission, wildcards=wildcards)
+        self.admin_permission = self.policy.admin
+
+        self.keys = KeySet.build(
+            algorithm=algorithm,
+            secret=secret,
+            public_keys=public_keys,
+            previous_keys=previous_keys,
+            kid=kid,
+            strict=strict,
+        )
+        self.codec = TokenCodec(
+            keys=self.keys,
+            issuer=iss,
+            audience=audience,
+            leeway=leeway,
+            max_token_bytes=max_token_bytes,
+            clock=clock,
+        )
+        self.store: TokenStore = store if store is not None else MemoryStore(clock=clock)
+        self._context_class: type[TokenContext[Any]] = (
+            TokenContext[data_model] if data_model is not None else TokenContext  # type: ignore[valid-type]
+        )
+        self._access_finder: Finder = bearer_token if token_location == "headers" else cookie_token(access_cookie_name)
+        self._access_scheme_model = (
+            bearer_scheme_model("An access token from the login endpoint.")
+            if token_location == "headers"
+            else cookie_scheme_model(access_cookie_name)
+        )
+        self.refresh_codec: TokenCodec | None = None
+        self.refresh_exp_period = 0.0
+        self.refresh_finder: Callable[..., str] | None = None
+        self.refresh_cookie_name = "refresh_token"
+        self.refresh_scheme_name = "RefreshCookie"
+        self._refresh_scheme_model = cookie_scheme_model(self.refresh_cookie_name)
+
+        self.token_required = AccessGuard(
+            self, requirement=self.policy.requirement((), any_of=False), name="token_required"
+        )
+        """Guard: any valid access token. A dependency and a decorator."""
+        self._permission_guards: dict[tuple[frozenset[str], bool, bool], AccessGuard] = {}
+        self._refresh_guard = RefreshGuard(self)
+        self._fresh_guard = AccessGuard(
+            self, requirement=self.policy.requirement((), any_of=False), fresh=True, name="fresh_token_required"
+        )
+
+    # -- guards --------------------------------------------------------------------
+
+    def permission(self, *permissions: str, any_of: bool = False, fresh: bool = False) -> AccessGuard:
+        """Guard: a valid access token holding ``permissions`` (all of them, or ``any_of``).
+
+        The same arguments always return the same object, so
+        ``app.dependency_overrides[ajwt.permission("x")]`` works.
+
+        Example:
+            ```python
+            @app.get("/orders", dependencies=[Depends(ajwt.permission("orders:read"))])
+            async def orders(): ...
+            ```
+        """
+        if len(permissions) == 1 and isinstance(permissions[0], (list, tuple, set, frozenset)):
+            permissions = tuple(permissions[0])
+        for p in permissions:
+            check_permission_name(p)
+        if not permissions and not fresh:
+            return self.token_required
+        key = (frozenset(permissions), any_of, fresh)
+        guard = self._permission_guards.get(key)
+        if guard is None:
+            requirement = self.policy.requirement(dict.fromkeys(permissions), any_of=any_of)
+            label = ("any_of" if any_of else "permission") + repr(tuple(permissions))
+            guard = AccessGuard(self, requirement=requirement, fresh=fresh, name=label)
+            self._permission_guards[key] = guard
+        return guard
+
+    def permission_required(self, *permissions: str, any_of: bool = False, fresh: bool = False) -> AccessGuard:
+        """Alias of :meth:`permission`, the name apojwt 1.x used for the decorator."""
+        return self.permission(*permissions, any_of=any_of, fresh=fresh)
+
+    @property
+    def fresh_token_required(self) -> AccessGuard:
+        """Guard: a valid access token minted by a login, not by a refresh."""
+        return self._fresh_guard
+
+    @property
+    def refresh(self) -> RefreshGuard:
+        """Guard: a valid refresh token; returns ``RefreshContext``. Needs :meth:`config_refresh`."""
+        if self.refresh_codec is None:
+            raise ConfigurationError(
+                "ajwt.refresh is used but refresh tokens are not configured: "
+                "call ajwt.config_refresh(refresh_secret) before declaring the route."
+            )
+        return self._refresh_guard
+
+    # -- configuration ---------------------------------------------------------------
+
+    def config_refresh(
+        self,
+        refresh_secret: KeyMaterial,
+        refresh_exp_period: int = 86400,
+        refresh_finder: Callable[..., str] | None = None,
+        *,
+        cookie_name: str = "refresh_token",
+    ) -> None:
+        """Enable refresh tokens, signed with their own secret.
+
+        Example:
+            ```python
+            ajwt.config_refresh("another-32-byte-or-longer-secret!!", refresh_exp_period=86400)
+            access, refresh = ajwt.create_token(sub="alice")
+            ```
+        """
+        refresh_algorithm = self.algorithm if self.algorithm in HMAC_ALGORITHMS else "HS256"
+        if isinstance(refresh_secret, (str, bytes)) and self.algorithm in HMAC_ALGORITHMS:
+            raw = refresh_secret.encode() if isinstance(refresh_secret, str) else refresh_secret
+            signing = self.keys.signing
+            if signing is not None and raw == signing.key:
+                raise ConfigurationError(
+                    "The refresh secret equals the access secret. Use a separate random secret "
+                    "(e.g. from `apojwt keygen hmac`) so one token type can never pass for the other."
+                )
+        if refresh_finder is not None and not callable(refresh_finder):
+            raise ConfigurationError("refresh_finder must be callable.")
+        keys = KeySet.build(
+            algorithm=refresh_algorithm, secret=refresh_secret, strict=self.strict, what="refresh secret"
+        )
+        self.refresh_codec = TokenCodec(
+            keys=keys,
+            issuer=self.iss,
+            audience=self.server_audience,
+            leeway=self.codec.leeway,
+            max_token_bytes=self.codec.max_token_bytes,
+            clock=self.clock,
+        )
+        self.refresh_exp_period = _positive("refresh_exp_period", refresh_exp_period)
+        self.refresh_finder = refresh_finder
+        self.refresh_cookie_name = cookie_name
+        self._refresh_scheme_model = cookie_scheme_model(cookie_name, "The HTTP-only refresh cookie.")
+
+    # -- minting and decoding ----------------------------------------------------------
+
+    def create_token(
+        self,
+        sub: str = "",
+        permissions: Iterable[str] = (),
+        data: Mapping[str, Any] | BaseModel | None = None,
+        refresh_data: Mapping[str, Any] | None = None,
+        *,
+        fresh: bool = True,
+        family: str | None = None,
+    ) -> Any:
+        """Mint an access token, or ``(access, refresh)`` once refresh is configured.
+
+        Example:
+            ```python
+            token = ajwt.create_token(sub="alice", permissions=["orders:read"], data={"team": "a"})
+            ```
+        """
+        if isinstance(permissions, str):
+            raise TypeError("permissions must be a list of strings, not a single string.")
+        perms = list(permissions)
+        if not all(isinstance(p, str) for p in perms):
+            raise TypeError("permissions must be a list of strings.")
+        payload_data: Any = data.model_dump(mode="json") if isinstance(data, BaseModel) else dict(data or {})
+        claims = self.codec.base_claims(self.exp_period)
+        claims.update(sub=str(sub), perms=perms, data=payload_data, type=ACCESS, fresh=fresh)
+        access = self.codec.encode(claims)
+        if self.refresh_codec is None:
+            return access
+        refresh = self._mint_refresh(str(sub), dict(refresh_data or {}), family=family, issued_at=claims["iat"])
+        return access, refresh
+
+    def _mint_refresh(self, sub: str, refresh_data: dict[str, Any], *, family: str | None, issued_at: float) -> str:
+        if self.refresh_codec is None:
+            raise ConfigurationError("Refresh tokens are not configured: call config_refresh() first.")
+        claims = self.refresh_codec.base_claims(self.refresh_exp_period, now=issued_at)
+        claims.update(sub=sub, data=refresh_data, type="refresh", fam=family or claims["jti"])
+        return self.refresh_codec.encode(claims)
+
+    def decode(self, token: str) -> TokenContext[Any]:
+        """Verify an access token outside a request and return its ``TokenContext``.
+
+        Checks signature, algorithm, time, issuer, audience, type and claim types;
+        revocation needs the store, so use :meth:`verify` for that.
+
+        Raises:
+            ApoJWTError: an ``InvalidTokenError`` subclass saying what is wrong.
+        """
+        return self._access_context(token)
+
+    async def verify(self, token: str) -> TokenContext[Any]:
+        """Like :meth:`decode`, and also reject revoked tokens (asks the store)."""
+        context = self._access_context(token)
+        await self._check_not_revoked(context)
+        return context
+
+    def jwks(self) -> dict[str, list[dict[str, Any]]]:
+        """The public JWK set of this instance's asymmetric keys (``{"keys": [...]}``)."""
+        return self.keys.jwks()
+
+    # -- request-path internals ----------------------------------------------------------
+
+    def _find_access_token(self, connection: HTTPConnection) -> str:
+        token = self._access_finder(connection)
+        if token is None:
+            raise MissingTokenError
+        return token
+
+    def _access_context(self, token: str) -> TokenContext[Any]:
+        claims = self.codec.verify(token, ACCESS)
+        return self._build_context(token, claims)
+
+    def _build_context(self, token: str, claims: Claims) -> TokenContext[Any]:
+        perms: list[str] = claims["perms"]
+        held = frozenset(perms)
+        raw_data = claims.get("data") or {}
+        data: Any = raw_data
+        if self.data_model is not None:
+            try:
+                data = self.data_model.model_validate(raw_data)
+            except ValidationError:
+                raise InvalidClaimError("The token's 'data' claim does not match the expected shape.") from None
+        aud = claims.get("aud")
+        nbf = claims.get("nbf")
+        context = self._context_class.model_construct(
+            sub=claims["sub"],
+            permissions=tuple(perms),
+            data=data,
+            iss=claims.get("iss", ""),
+            aud=(aud,) if isinstance(aud, str) else tuple(aud or ()),
+            iat=_utc(claims["iat"]),
+            nbf=None if nbf is None else _utc(nbf),
+            exp=_utc(claims["exp"]),
+            jti=claims.get("jti"),
+            fresh=claims.get("fresh") is True,
+            claims=claims,
+            token=token,
+            admin=self.policy.is_admin(held),
+        )
+        context._held = held
+        context._policy = self.policy
+        return context
+
+    async def _check_not_revoked(self, context: TokenContext[Any]) -> None:
+        try:
+            revoked = await self.store.is_revoked(
+                jti=context.jti, sub=context.sub, issued_at=context.claims["iat"], family=None
+            )
+        except ApoJWTError:
+            raise
+        except Exception:
+            raise ServiceUnavailableError from None
+        if revoked:
+            raise RevokedTokenError
+
+    async def _refresh_context(self, connection: HTTPConnection) -> RefreshContext:
+        from .refresh import refresh_context
+
+        return await refresh_context(self, connection)
+
+    def _failure(self, connection: HTTPConnection, error: ApoJWTError) -> Exception:
+        """What to raise for ``error`` on ``connection``: the user's handler, a WebSocket close, or the error."""
+        if self.exception_handler is not None:
+            self.exception_handler(error.status_code, str(error.detail))
+            # A handler that returns would open the door: fail closed with our own error.
+        if connection.scope.get("type") == "websocket":
+            return WebSocketException(code=WS_1008_POLICY_VIOLATION, reason=str(error.detail)[:120])
+        return error

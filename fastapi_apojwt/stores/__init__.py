@@ -1,0 +1,6 @@
+"""Token-state stores: the protocol, the in-memory store and (extra ``redis``) the Redis store."""
+
+from .base import TokenStore
+from .memory import MemoryStore
+
+__all__ = ["MemoryStore", "TokenStore"]

@@ -1,0 +1,48 @@
+"""The token-state store protocol: revocation, refresh rotation and families.
+
+A store answers two questions on the request path, each in one round trip:
+is this token (or its family, or its subject) revoked, and may this refresh
+token be used now (exactly once). Everything it keeps expires on its own.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+__all__ = ["TokenStore"]
+
+
+@runtime_checkable
+class TokenStore(Protocol):
+    """What ApoJWT needs from a token-state backend.
+
+    Times are UNIX timestamps in seconds. ``ttl`` arguments are the number of
+    seconds a record must be kept (the remaining lifetime of the longest token
+    it can affect); a store may forget a record after that. Implementations must
+    raise ``ServiceUnavailableError`` when the backend cannot answer: ApoJWT then
+    fails closed with a 503.
+    """
+
+    async def is_revoked(self, *, jti: str | None, sub: str, issued_at: float, family: str | None = None) -> bool:
+        """Whether the token ``jti``, its ``family``, or its subject (as of its issue time) is revoked."""
+        ...
+
+    async def revoke_token(self, jti: str, *, ttl: float) -> None:
+        """Revoke one token by its ``jti``."""
+        ...
+
+    async def revoke_family(self, family: str, *, ttl: float) -> None:
+        """Revoke every refresh token of a rotation family (one login session)."""
+        ...
+
+    async def revoke_subject(self, sub: str, *, issued_before: float, ttl: float) -> None:
+        """Revoke every token of ``sub`` issued at or before ``issued_before``."""
+        ...
+
+    async def use_refresh_token(self, jti: str, *, family: str, ttl: float) -> bool:
+        """Atomically mark a refresh token as used; ``False`` if it already was (a replay)."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections."""
+        ...

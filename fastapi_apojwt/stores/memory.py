@@ -1,0 +1,99 @@
+"""The default store: process memory, zero configuration, bounded by expiry."""
+
+from __future__ import annotations
+
+import heapq
+import time
+from collections.abc import Callable
+
+__all__ = ["MemoryStore"]
+
+
+class _ExpiringSet:
+    """A dict of key -> expiry with lazy, amortised pruning."""
+
+    __slots__ = ("_clock", "_entries", "_heap")
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self._entries: dict[str, float] = {}
+        self._heap: list[tuple[float, str]] = []
+        self._clock = clock
+
+    def add(self, key: str, value_until: float) -> None:
+        self._prune()
+        self._entries[key] = max(value_until, self._entries.get(key, 0.0))
+        heapq.heappush(self._heap, (value_until, key))
+
+    def get(self, key: str) -> float | None:
+        until = self._entries.get(key)
+        if until is None:
+            return None
+        if until <= self._clock():
+            return None
+        return until
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def _prune(self) -> None:
+        now = self._clock()
+        heap, entries = self._heap, self._entries
+        while heap and heap[0][0] <= now:
+            until, key = heapq.heappop(heap)
+            if entries.get(key, until + 1) <= now:
+                del entries[key]
+
+
+class MemoryStore:
+    """Token state in this process's memory.
+
+    Right for a single process. Several workers or machines need a shared
+    store such as :class:`~fastapi_apojwt.stores.redis.RedisStore`, or a token
+    revoked on one is still accepted on the others.
+    """
+
+    def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
+        """Create an empty store; ``clock`` is for tests."""
+        self._clock = clock
+        self._revoked = _ExpiringSet(clock)
+        self._families = _ExpiringSet(clock)
+        self._used = _ExpiringSet(clock)
+        self._subjects: dict[str, tuple[float, float]] = {}  # sub -> (cut-off, keep until)
+
+    async def is_revoked(self, *, jti: str | None, sub: str, issued_at: float, family: str | None = None) -> bool:
+        """See :meth:`TokenStore.is_revoked`."""
+        if jti is not None and self._revoked.get(jti) is not None:
+            return True
+        if family is not None and self._families.get(family) is not None:
+            return True
+        cut = self._subjects.get(sub)
+        if cut is not None:
+            cut_off, until = cut
+            if until <= self._clock():
+                del self._subjects[sub]
+            elif issued_at <= cut_off:
+                return True
+        return False
+
+    async def revoke_token(self, jti: str, *, ttl: float) -> None:
+        """See :meth:`TokenStore.revoke_token`."""
+        self._revoked.add(jti, self._clock() + ttl)
+
+    async def revoke_family(self, family: str, *, ttl: float) -> None:
+        """See :meth:`TokenStore.revoke_family`."""
+        self._families.add(family, self._clock() + ttl)
+
+    async def revoke_subject(self, sub: str, *, issued_before: float, ttl: float) -> None:
+        """See :meth:`TokenStore.revoke_subject`."""
+        previous = self._subjects.get(sub, (0.0, 0.0))
+        self._subjects[sub] = (max(previous[0], issued_before), max(previous[1], self._clock() + ttl))
+
+    async def use_refresh_token(self, jti: str, *, family: str, ttl: float) -> bool:
+        """See :meth:`TokenStore.use_refresh_token`. Atomic: no await inside."""
+        if self._used.get(jti) is not None:
+            return False
+        self._used.add(jti, self._clock() + ttl)
+        return True
+
+    async def close(self) -> None:
+        """Nothing to release."""

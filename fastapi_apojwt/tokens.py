@@ -1,0 +1,324 @@
+"""Minting and verifying tokens: the wire format, claims and token types.
+
+No web framework is imported here. Verification is strict (RFC 8725):
+
+* the algorithm is pinned by configuration, never taken from the token, and
+  ``none`` is never accepted;
+* the token is rejected before any cryptography when it is oversized, not
+  three base64url segments, or not canonically encoded;
+* headers the server does not understand (``crit``) reject the token, and
+  key-carrying headers (``jku``, ``x5u``, ``jwk``, ``x5c``) are ignored; ``kid``
+  only selects among configured keys;
+* claims must have the JSON type the wire format gives them: nothing is coerced;
+* duplicate member names and non-finite numbers (``NaN``) are rejected.
+
+Wire format (compatible with apojwt 1.x): ``sub``, ``perms``, ``data``, ``exp``,
+``nbf``, ``iat``, ``iss``, ``aud``; this package adds ``type``
+(``"access"``/``"refresh"``), ``jti``, ``fresh`` and, on refresh tokens, ``fam``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import math
+import re
+import secrets
+import time
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Final, Literal
+
+import jwt
+
+from .errors import (
+    ExpiredTokenError,
+    ImmatureTokenError,
+    InvalidAlgorithmError,
+    InvalidAudienceError,
+    InvalidClaimError,
+    InvalidIssuerError,
+    InvalidSignatureError,
+    MalformedTokenError,
+    SigningUnavailableError,
+    TokenTooLargeError,
+    UnknownKeyError,
+    WrongTokenTypeError,
+)
+from .keys import HMAC_ALGORITHMS, KeySet, VerificationKey
+
+__all__ = ["ACCESS", "REFRESH", "Claims", "TokenCodec", "TokenType", "new_jti"]
+
+TokenType = Literal["access", "refresh"]
+ACCESS: Final = "access"
+REFRESH: Final = "refresh"
+Claims = dict[str, Any]
+
+DEFAULT_MAX_TOKEN_BYTES: Final = 8192
+
+_COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+")
+# The last character of a base64url segment must not carry stray bits.
+_CANONICAL_TAIL = {
+    2: frozenset("AQgw"),
+    3: frozenset("AEIMQUYcgkosw048"),
+}
+_HMAC_DIGESTS: Final[Mapping[str, Callable[..., Any]]] = {
+    "HS256": hashlib.sha256,
+    "HS384": hashlib.sha384,
+    "HS512": hashlib.sha512,
+}
+_UNDERSTOOD_HEADERS = frozenset({"alg", "typ", "kid", "cty", "jku", "x5u", "jwk", "x5c", "x5t", "x5t#S256"})
+
+
+def new_jti() -> str:
+    """Return a fresh, unguessable token id."""
+    return secrets.token_urlsafe(16)
+
+
+def _b64decode(segment: str) -> bytes:
+    remainder = len(segment) % 4
+    if remainder == 1:
+        raise MalformedTokenError
+    if remainder and segment[-1] not in _CANONICAL_TAIL[remainder]:
+        raise MalformedTokenError
+    try:
+        return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    except (binascii.Error, ValueError):  # pragma: no cover - the regex already excludes these
+        raise MalformedTokenError from None
+
+
+def _b64encode(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise MalformedTokenError("The token is malformed: a JSON member name appears twice.")
+    return result
+
+
+def _reject_constant(name: str) -> Any:
+    raise MalformedTokenError("The token is malformed: non-finite numbers are not JSON.")
+
+
+def _json_object(raw: bytes) -> dict[str, Any]:
+    try:
+        value = json.loads(raw, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
+        raise MalformedTokenError from None
+    if not isinstance(value, dict):
+        raise MalformedTokenError
+    return value
+
+
+def _is_number(value: object) -> bool:
+    return (isinstance(value, int) and not isinstance(value, bool)) or (
+        isinstance(value, float) and math.isfinite(value)
+    )
+
+
+def _is_str_list(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+class TokenCodec:
+    """Mints and verifies tokens of both types for one ApoJWT configuration.
+
+    Everything is decided here at construction time: keys, algorithm, issuer,
+    audience, leeway. ``verify`` returns the verified claims or raises an
+    ``InvalidTokenError`` subclass.
+    """
+
+    def __init__(
+        self,
+        *,
+        keys: KeySet,
+        issuer: str,
+        audience: Sequence[str],
+        leeway: float = 0,
+        max_token_bytes: int = DEFAULT_MAX_TOKEN_BYTES,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        """Store the verification policy; keys must already be loaded."""
+        self.keys = keys
+        self.issuer = issuer
+        self.audience = tuple(audience)
+        self._audience_set = frozenset(audience)
+        self.leeway = leeway
+        self.max_token_bytes = max_token_bytes
+        self.clock = clock
+
+    # -- minting -----------------------------------------------------------------
+
+    def encode(self, claims: Mapping[str, Any]) -> str:
+        """Sign ``claims`` with the signing key (PyJWT does the signing)."""
+        signing = self.keys.signing
+        if signing is None:
+            raise SigningUnavailableError(
+                "This ApoJWT instance only verifies tokens (it was built from a public key or a JWKS); "
+                "mint tokens on the issuer that holds the private key."
+            )
+        headers = {"kid": signing.kid} if signing.kid else None
+        return jwt.encode(dict(claims), signing.key, algorithm=signing.algorithm, headers=headers)
+
+    def base_claims(self, lifetime: float, *, now: float | None = None) -> Claims:
+        """The registered claims every token carries."""
+        issued = int(self.clock() if now is None else now)
+        return {
+            "exp": issued + int(lifetime),
+            "nbf": issued,
+            "iat": issued,
+            "iss": self.issuer,
+            "aud": list(self.audience),
+            "jti": new_jti(),
+        }
+
+    # -- verifying ---------------------------------------------------------------
+
+    def split(self, token: str) -> tuple[dict[str, Any], bytes, bytes, str]:
+        """Check the compact form and return (header, signing input, signature, payload segment)."""
+        if len(token) > self.max_token_bytes:
+            raise TokenTooLargeError
+        if not _COMPACT_JWS.fullmatch(token):
+            if token.count(".") == 4:
+                raise MalformedTokenError("Encrypted tokens (JWE) are not accepted: send a signed JWT.")
+            raise MalformedTokenError
+        header_segment, payload_segment, signature_segment = token.split(".")
+        header = _json_object(_b64decode(header_segment))
+        signature = _b64decode(signature_segment)
+        return header, f"{header_segment}.{payload_segment}".encode("ascii"), signature, payload_segment
+
+    def select_key(self, header: Mapping[str, Any]) -> VerificationKey:
+        """Choose the configured key for this header, or reject the token."""
+        alg = header.get("alg")
+        if not isinstance(alg, str) or alg != self.keys.algorithm:
+            raise InvalidAlgorithmError
+        if "crit" in header or "b64" in header:
+            raise MalformedTokenError("The token uses a critical header extension this server does not support.")
+        kid = header.get("kid")
+        if kid is not None and not isinstance(kid, str):
+            raise MalformedTokenError
+        key = self.keys.find(kid)
+        if key is None:
+            raise UnknownKeyError
+        return key
+
+    @staticmethod
+    def check_signature(key: VerificationKey, signing_input: bytes, signature: bytes) -> None:
+        """Verify the signature with a key prepared once."""
+        if key.algorithm in HMAC_ALGORITHMS:
+            expected = hmac.new(key.key, signing_input, _HMAC_DIGESTS[key.algorithm]).digest()
+            if not hmac.compare_digest(expected, signature):
+                raise InvalidSignatureError
+            return
+        try:
+            valid = key.algorithm_object.verify(signing_input, key.key, signature)
+        except Exception:
+            valid = False
+        if not valid:
+            raise InvalidSignatureError
+
+    def verify(self, token: str, expected_type: TokenType, key: VerificationKey | None = None) -> Claims:
+        """Verify ``token`` completely and return its claims.
+
+        Raises:
+            InvalidTokenError: a subclass saying what is wrong.
+        """
+        if not isinstance(token, str):
+            raise MalformedTokenError
+        header, signing_input, signature, payload_segment = self.split(token)
+        if key is None:
+            key = self.select_key(header)
+        elif header.get("alg") != key.algorithm:
+            raise InvalidAlgorithmError
+        self.check_signature(key, signing_input, signature)
+        claims = _json_object(_b64decode(payload_segment))
+        self.check_claims(claims, expected_type)
+        return claims
+
+    def check_claims(self, claims: Mapping[str, Any], expected_type: TokenType) -> None:
+        """Validate time, issuer, audience, type and the types of every known claim."""
+        now = self.clock()
+        exp = claims.get("exp")
+        if not _is_number(exp):
+            raise InvalidClaimError("The token has no valid 'exp' (expiry) claim.")
+        if now - self.leeway >= exp:  # type: ignore[operator]
+            raise ExpiredTokenError
+        iat = claims.get("iat")
+        if not _is_number(iat):
+            raise InvalidClaimError("The token has no valid 'iat' (issued at) claim.")
+        if iat > now + self.leeway:  # type: ignore[operator]
+            raise ImmatureTokenError("The token claims to be issued in the future.")
+        nbf = claims.get("nbf")
+        if nbf is not None:
+            if not _is_number(nbf):
+                raise InvalidClaimError("The token's 'nbf' claim is not a number.")
+            if nbf > now + self.leeway:
+                raise ImmatureTokenError
+        self._check_issuer(claims.get("iss", None))
+        self._check_audience(claims.get("aud", None), "aud" in claims)
+        self._check_type(claims, expected_type)
+        jti = claims.get("jti")
+        if jti is not None and (not isinstance(jti, str) or not jti):
+            raise InvalidClaimError("The token's 'jti' claim is not a string.")
+        data = claims.get("data")
+        if data is not None and not isinstance(data, dict):
+            raise InvalidClaimError("The token's 'data' claim is not an object.")
+        fresh = claims.get("fresh")
+        if fresh is not None and not isinstance(fresh, bool):
+            raise InvalidClaimError("The token's 'fresh' claim is not a boolean.")
+
+    def _check_issuer(self, iss: object) -> None:
+        if iss is None:
+            if self.issuer:
+                raise InvalidIssuerError
+            return
+        if not isinstance(iss, str) or iss != self.issuer:
+            raise InvalidIssuerError
+
+    def _check_audience(self, aud: object, present: bool) -> None:
+        if isinstance(aud, str):
+            audiences: list[str] = [aud]
+        elif _is_str_list(aud):
+            audiences = aud  # type: ignore[assignment]
+        elif not present:
+            audiences = []
+        else:
+            raise InvalidAudienceError("The token's 'aud' claim is not a string or a list of strings.")
+        if self._audience_set:
+            if self._audience_set.isdisjoint(audiences):
+                raise InvalidAudienceError
+        elif audiences:
+            # No audience configured: only tokens meant for anyone (no aud, or []) pass.
+            raise InvalidAudienceError
+
+    @staticmethod
+    def _check_type(claims: Mapping[str, Any], expected_type: TokenType) -> None:
+        token_type = claims.get("type")
+        if token_type is None:
+            # apojwt 1.x tokens carry no type: tell them apart by shape.
+            token_type = "access" if "perms" in claims else "refresh"
+        if token_type != expected_type:
+            raise WrongTokenTypeError(f"Wrong token type: this endpoint expects a {expected_type} token.")
+        if expected_type == "access":
+            if not isinstance(claims.get("sub"), str):
+                raise InvalidClaimError("The token's 'sub' claim is missing or not a string.")
+            if not _is_str_list(claims.get("perms")):
+                raise InvalidClaimError("The token's 'perms' claim is not a list of strings.")
+        else:
+            if "perms" in claims:
+                raise WrongTokenTypeError("Wrong token type: this endpoint expects a refresh token.")
+            sub = claims.get("sub")
+            if sub is not None and not isinstance(sub, str):
+                raise InvalidClaimError("The token's 'sub' claim is not a string.")
+            family = claims.get("fam")
+            if family is not None and not isinstance(family, str):
+                raise InvalidClaimError("The token's 'fam' claim is not a string.")
+
+
+def encode_segment(obj: Mapping[str, Any]) -> str:
+    """Base64url-encode a JSON object (used by tests and tools)."""
+    return _b64encode(json.dumps(obj, separators=(",", ":")).encode())

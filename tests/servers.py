@@ -1,0 +1,157 @@
+"""Real servers for tests: uvicorn processes and redis-server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, timeout: float = 20.0, process: subprocess.Popen[bytes] | None = None) -> None:
+    """Block until something accepts connections on ``port``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"server process exited with {process.returncode}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port}")
+
+
+@dataclass
+class UvicornServer:
+    """A uvicorn process serving an ASGI app on 127.0.0.1."""
+
+    app: str
+    env: dict[str, str]
+    port: int = 0
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> UvicornServer:
+        if not self.port:
+            self.port = free_port()
+        env = {**os.environ, **self.env, "PYTHONPATH": str(ROOT)}
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                self.app,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=env,
+        )
+        wait_for_port(self.port, process=self.process)
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=10)
+
+
+@contextlib.contextmanager
+def uvicorn_server(app: str = "example_app.main:app", **env: str) -> Iterator[UvicornServer]:
+    """Run ``app`` under uvicorn for the duration of the block."""
+    server = UvicornServer(app, env).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@dataclass
+class RedisServer:
+    """A redis-server this test run started (or one CI started, given by URL)."""
+
+    url: str
+    port: int
+    process: subprocess.Popen[bytes] | None = None
+    workdir: str | None = None
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+    def start(self) -> None:
+        assert self.workdir is not None, "only a redis-server started by the tests can be restarted"
+        self.process = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                self.workdir,
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        wait_for_port(self.port, process=self.process)
+
+
+def redis_binary() -> str | None:
+    """The redis-server executable, if installed."""
+    return shutil.which("redis-server")
+
+
+@contextlib.contextmanager
+def redis_server() -> Iterator[RedisServer]:
+    """Start a private redis-server on a free port (restartable by the test)."""
+    if redis_binary() is None:
+        raise RuntimeError("redis-server is not installed: apt-get install -y redis-server (CI does this)")
+    port = free_port()
+    with tempfile.TemporaryDirectory() as workdir:
+        server = RedisServer(url=f"redis://127.0.0.1:{port}/0", port=port, workdir=workdir)
+        server.start()
+        try:
+            yield server
+        finally:
+            server.stop()
