@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
-from typing import Any, Literal, NoReturn
+from typing import Any, Literal, NoReturn, Protocol
 
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import WebSocketException
@@ -20,6 +20,7 @@ from .errors import (
     MissingTokenError,
     RevokedTokenError,
     ServiceUnavailableError,
+    UnknownKeyError,
 )
 from .finders import Finder, bearer_token, cookie_token
 from .guards import AccessGuard, RefreshGuard
@@ -43,6 +44,14 @@ def _positive(name: str, value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
         raise ConfigurationError(f"{name} must be a positive number of seconds, got {value!r}.")
     return float(value)
+
+
+class KeySource(Protocol):
+    """A source of verification keys that can be refetched (e.g. a remote JWKS)."""
+
+    async def refresh_for_unknown_key(self) -> bool:
+        """Refetch keys after an unknown ``kid``; ``True`` if the key set changed."""
+        ...
 
 
 class ApoJWT:
@@ -167,6 +176,7 @@ class ApoJWT:
             max_token_bytes=max_token_bytes,
             clock=clock,
         )
+        self._key_source: KeySource | None = None
         self.store: TokenStore = store if store is not None else MemoryStore(clock=clock)
         self._context_class: type[TokenContext[Any]] = (
             TokenContext[data_model] if data_model is not None else TokenContext  # type: ignore[valid-type]
@@ -339,8 +349,8 @@ class ApoJWT:
         return self._access_context(token)
 
     async def verify(self, token: str) -> TokenContext[Any]:
-        """Like :meth:`decode`, and also reject revoked tokens (asks the store)."""
-        context = self._access_context(token)
+        """Like :meth:`decode`, and also reject revoked tokens (asks the store) and fetch unknown keys."""
+        context = await self._verified_context(token)
         await self._check_not_revoked(context)
         return context
 
@@ -356,7 +366,17 @@ class ApoJWT:
             raise MissingTokenError
         return token
 
+    async def _verified_context(self, token: str) -> TokenContext[Any]:
+        """Verify an access token on the request path (signature, claims; not revocation)."""
+        try:
+            return self._access_context(token)
+        except UnknownKeyError:
+            if self._key_source is None or not await self._key_source.refresh_for_unknown_key():
+                raise
+            return self._access_context(token)
+
     def _access_context(self, token: str) -> TokenContext[Any]:
+        """Verify synchronously with the keys at hand and build the context."""
         claims = self.codec.verify(token, ACCESS)
         return self._build_context(token, claims)
 

@@ -111,7 +111,7 @@ class AccessGuard(Guard):
         """Find, verify and authorise the access token of ``connection``."""
         owner = self._owner
         try:
-            context = owner._access_context(owner._find_access_token(connection))
+            context = await owner._verified_context(owner._find_access_token(connection))
             await owner._check_not_revoked(context)
             if self.requirement.names and not (context.admin or self.requirement.satisfied_by(context._held)):
                 raise InsufficientPermissionError(scope=self.requirement.names)
