@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
-from typing import Any, Literal, NoReturn, Protocol
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, Protocol
 
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import WebSocketException
@@ -25,10 +25,13 @@ from .errors import (
 from .finders import Finder, bearer_token, cookie_token
 from .guards import AccessGuard, RefreshGuard
 from .keys import HMAC_ALGORITHMS, KeyMaterial, KeySet
-from .openapi import bearer_scheme_model, cookie_scheme_model
+from .openapi import bearer_scheme_model, cookie_scheme_model, document_app
 from .permissions import PermissionPolicy, check_permission_name
 from .stores import MemoryStore, TokenStore
 from .tokens import ACCESS, Claims, TokenCodec
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 __all__ = ["ApoJWT"]
 
@@ -357,6 +360,27 @@ class ApoJWT:
     def jwks(self) -> dict[str, list[dict[str, Any]]]:
         """The public JWK set of this instance's asymmetric keys (``{"keys": [...]}``)."""
         return self.keys.jwks()
+
+    def init_app(self, app: FastAPI) -> None:
+        """Document this instance's protected operations in ``app``'s OpenAPI schema.
+
+        Each operation guarded by this instance gets its 401 response (and 403
+        when it needs permissions) with the ``WWW-Authenticate`` challenge, the
+        required permissions as scopes of its security requirement and as
+        ``x-permissions``, and a line in its description. The schema is still
+        built lazily, so routes added later are covered; calling this twice is
+        harmless.
+
+        Example:
+            ```python
+            app = FastAPI()
+            ajwt.init_app(app)
+
+            @app.get("/orders")
+            async def orders(ctx: Annotated[TokenContext, Depends(ajwt.permission("orders:read"))]): ...
+            ```
+        """
+        document_app(self, app)
 
     # -- request-path internals ----------------------------------------------------------
 

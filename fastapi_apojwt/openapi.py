@@ -1,10 +1,51 @@
-"""The OpenAPI security scheme models shared by every guard of an ApoJWT instance."""
+"""OpenAPI: the shared security scheme objects, and documenting protected operations.
+
+Every guard is a FastAPI ``SecurityBase``, so the security requirement of a
+protected route appears in the schema on its own. What a dependency cannot add
+by itself is the rest of the story a client developer needs: the 401 and 403
+responses, their ``WWW-Authenticate`` challenge and the permissions a route
+requires. :func:`document_app` (called by ``ApoJWT.init_app``) adds those when
+the schema is generated::
+
+    ajwt = ApoJWT(secret, iss="auth.example.com")
+    app = FastAPI()
+    ajwt.init_app(app)
+"""
 
 from __future__ import annotations
 
-from fastapi.openapi.models import APIKey, APIKeyIn, HTTPBearer
+import functools
+import inspect
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["bearer_scheme_model", "cookie_scheme_model"]
+from fastapi.openapi.models import APIKey, APIKeyIn, HTTPBearer
+from fastapi.routing import APIRoute
+
+from .guards import AccessGuard, Guard
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+    from fastapi.dependencies.models import Dependant
+
+    from .core import ApoJWT
+
+__all__ = ["ERROR_SCHEMA_NAME", "bearer_scheme_model", "cookie_scheme_model", "document_app", "document_schema"]
+
+ERROR_SCHEMA_NAME = "ApoJWTErrorResponse"
+"""The name of the shared ``{"detail": str}`` error schema in ``components.schemas``."""
+
+_ERROR_SCHEMA: dict[str, Any] = {
+    "title": ERROR_SCHEMA_NAME,
+    "type": "object",
+    "properties": {"detail": {"title": "Detail", "type": "string"}},
+    "required": ["detail"],
+    "description": "An authentication or authorization failure; never contains the token.",
+}
+_ERROR_REF = {"$ref": f"#/components/schemas/{ERROR_SCHEMA_NAME}"}
+_DESCRIPTION_MARK = "**Authorization:**"
+_PERMISSIONS_EXTENSION = "x-permissions"
+_OWNERS_ATTRIBUTE = "_apojwt_owners"
 
 
 def bearer_scheme_model(description: str | None = None) -> HTTPBearer:
@@ -15,3 +56,231 @@ def bearer_scheme_model(description: str | None = None) -> HTTPBearer:
 def cookie_scheme_model(cookie_name: str, description: str | None = None) -> APIKey:
     """An ``apiKey``-in-cookie scheme for tokens read from a cookie."""
     return APIKey(**{"in": APIKeyIn.cookie}, name=cookie_name, description=description)
+
+
+# -- finding the guards of a route ---------------------------------------------------------
+
+
+def _unwrap(call: Any) -> Any:
+    """The object FastAPI treats as the dependency: partials and ``__wrapped__`` removed."""
+    while isinstance(call, functools.partial):
+        call = call.func
+    try:
+        return inspect.unwrap(call)
+    except ValueError:  # a __wrapped__ cycle: use the object as declared
+        return call
+
+
+def _guards(dependant: Dependant) -> Iterator[Guard]:
+    """Every guard in a dependant tree, depth first, each object once."""
+    seen: set[int] = set()
+    stack = list(reversed(dependant.dependencies))
+    while stack:
+        current = stack.pop()
+        call = _unwrap(current.call) if current.call is not None else None
+        if isinstance(call, Guard) and id(call) not in seen:
+            seen.add(id(call))
+            yield call
+        stack.extend(reversed(current.dependencies))
+
+
+# -- what one operation needs ------------------------------------------------------------
+
+
+class _Needs:
+    """The merged authorization needs of one operation, for one ApoJWT instance."""
+
+    def __init__(self, scheme_names: list[str]) -> None:
+        self.scheme_names = scheme_names
+        self.all_of: list[str] = []
+        self.any_of_groups: list[list[str]] = []
+        self.fresh = False
+
+    @classmethod
+    def of(cls, guards: list[Guard]) -> _Needs:
+        needs = cls(list(dict.fromkeys(g.scheme_name for g in guards)))
+        for guard in guards:
+            if not isinstance(guard, AccessGuard):
+                continue
+            needs.fresh = needs.fresh or guard.fresh
+            names = list(guard.requirement.names)
+            if guard.requirement.any_of and len(names) > 1:
+                if names not in needs.any_of_groups:
+                    needs.any_of_groups.append(names)
+            else:
+                needs.all_of.extend(n for n in names if n not in needs.all_of)
+        return needs
+
+    @property
+    def permissions(self) -> list[str]:
+        """Every permission name involved, in declaration order, once."""
+        names = list(self.all_of)
+        for group in self.any_of_groups:
+            names.extend(n for n in group if n not in names)
+        return names
+
+    def extension(self, admin: str | None) -> dict[str, Any] | None:
+        """The ``x-permissions`` value, or ``None`` when only a valid token is needed."""
+        if not self.permissions and not self.fresh:
+            return None
+        value: dict[str, Any] = {}
+        if len(self.any_of_groups) == 1 and not self.all_of:
+            value["any_of"] = list(self.any_of_groups[0])
+        elif self.any_of_groups:
+            value["all_of"] = [*self.all_of, *({"any_of": list(g)} for g in self.any_of_groups)]
+        elif self.all_of:
+            value["all_of"] = list(self.all_of)
+        if self.fresh:
+            value["fresh"] = True
+        if admin is not None and self.permissions:
+            value["admin"] = admin
+        return value
+
+    def sentence(self, admin: str | None, wildcards: bool) -> str:
+        """One line for the operation's description."""
+        parts = ["a valid access token"]
+        if self.fresh:
+            parts[0] = "a fresh access token (from a login, not a refresh)"
+        quoted = [("all of " if len(self.all_of) > 1 else "") + ", ".join(f"`{n}`" for n in self.all_of)]
+        if not self.all_of:
+            quoted = []
+        quoted += ["one of " + ", ".join(f"`{n}`" for n in g) for g in self.any_of_groups]
+        if quoted:
+            parts.append("holding " + "; and ".join(quoted))
+        line = f"{_DESCRIPTION_MARK} " + " ".join(parts) + "."
+        if quoted and admin is not None:
+            line += f" The `{admin}` permission passes every check."
+        if quoted and wildcards:
+            line += " A granted `prefix:*` covers every permission under `prefix:`."
+        return line
+
+
+def _error_response(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "headers": {"WWW-Authenticate": _challenge_header()},
+        "content": {"application/json": {"schema": dict(_ERROR_REF)}},
+    }
+
+
+def _challenge_header() -> dict[str, Any]:
+    return {
+        "description": (
+            'The RFC 6750 challenge: `Bearer` when no token was sent, `Bearer error="invalid_token", '
+            'error_description="..."` for a rejected token, `Bearer error="insufficient_scope", '
+            'scope="..."` for a missing permission.'
+        ),
+        "schema": {"type": "string"},
+    }
+
+
+def _add_response(operation: dict[str, Any], status: str, description: str) -> None:
+    responses: dict[str, Any] = operation.setdefault("responses", {})
+    existing = responses.get(status)
+    if existing is None:
+        responses[status] = _error_response(description)
+        return
+    # The user documented this status themselves: keep theirs, add the challenge header.
+    existing.setdefault("headers", {}).setdefault("WWW-Authenticate", _challenge_header())
+
+
+def _add_scopes(operation: dict[str, Any], needs: _Needs) -> None:
+    requirements: list[dict[str, list[str]]] = operation.setdefault("security", [])
+    for name in needs.scheme_names:
+        entry = next((r for r in requirements if name in r), None)
+        if entry is None:
+            entry = {name: []}
+            requirements.append(entry)
+        scopes = entry[name]
+        scopes.extend(p for p in needs.permissions if p not in scopes)
+
+
+def _document_operation(operation: dict[str, Any], needs: _Needs, owner: ApoJWT) -> None:
+    admin = owner.policy.admin
+    _add_response(
+        operation,
+        "401",
+        "Not authenticated: the access token is missing, malformed, badly signed, expired, "
+        "not yet valid, revoked, or meant for another issuer, audience or token type.",
+    )
+    if needs.permissions:
+        _add_response(operation, "403", "The token is valid but lacks a permission this operation requires.")
+    _add_scopes(operation, needs)
+    extension = needs.extension(admin)
+    if extension is not None:
+        operation[_PERMISSIONS_EXTENSION] = extension
+    description = operation.get("description") or ""
+    if _DESCRIPTION_MARK not in description:
+        line = needs.sentence(admin, owner.policy.wildcards)
+        operation["description"] = f"{description}\n\n{line}" if description else line
+
+
+def document_schema(owner: ApoJWT, app: FastAPI, schema: dict[str, Any]) -> dict[str, Any]:
+    """Add responses, scopes and ``x-permissions`` for ``owner``'s guards to ``schema``, in place.
+
+    Idempotent: documenting the same schema twice changes nothing the second time.
+
+    Args:
+        owner: The ApoJWT instance whose guards are documented.
+        app: The application the schema was generated from.
+        schema: The generated OpenAPI document (``app.openapi()``).
+
+    Returns:
+        The same ``schema`` object.
+    """
+    paths: dict[str, Any] = schema.get("paths") or {}
+    documented = False
+    for route in app.routes:
+        if not isinstance(route, APIRoute) or not route.include_in_schema:
+            continue
+        guards = [g for g in _guards(route.dependant) if g._owner is owner]
+        if not guards:
+            continue
+        path_item = paths.get(route.path_format)
+        if not isinstance(path_item, dict):
+            continue
+        needs = _Needs.of(guards)
+        for method in route.methods or ():
+            operation = path_item.get(method.lower())
+            if isinstance(operation, dict):
+                _document_operation(operation, needs, owner)
+                documented = True
+    if documented:
+        components: dict[str, Any] = schema.setdefault("components", {})
+        components.setdefault("schemas", {}).setdefault(ERROR_SCHEMA_NAME, dict(_ERROR_SCHEMA))
+    return schema
+
+
+def document_app(owner: ApoJWT, app: FastAPI) -> None:
+    """Make ``app``'s OpenAPI schema document ``owner``'s protected operations.
+
+    The schema is still generated lazily, on first request of ``/openapi.json``
+    (or ``app.openapi()``), so routes added after this call are documented too.
+    Calling it again for the same instance is harmless; each ApoJWT instance
+    documents its own guards.
+
+    Args:
+        owner: The ApoJWT instance whose guards are documented.
+        app: The FastAPI application.
+    """
+    current: Callable[[], dict[str, Any]] = app.openapi
+    owners: list[ApoJWT] | None = getattr(current, _OWNERS_ATTRIBUTE, None)
+    if owners is not None:
+        if all(o is not owner for o in owners):
+            owners.append(owner)
+            app.openapi_schema = None  # regenerate with the new instance's documentation
+        return
+    registered: list[ApoJWT] = [owner]
+    last: list[dict[str, Any]] = []  # the schema documented last (FastAPI caches it)
+
+    def openapi() -> dict[str, Any]:
+        schema = current()
+        if not last or last[0] is not schema:
+            for instance in registered:
+                document_schema(instance, app, schema)
+            last[:] = [schema]
+        return schema
+
+    setattr(openapi, _OWNERS_ATTRIBUTE, registered)
+    app.openapi_schema = None
+    app.openapi = openapi  # type: ignore[method-assign]
