@@ -28,6 +28,7 @@ ajwt = ApoJWT(
 )
 
 app = FastAPI(title="fastapi-apojwt example")
+ajwt.init_app(app)  # documents 401/403 and the permissions of every protected operation
 
 
 class Credentials(BaseModel):
