@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from fastapi_apojwt import ApoJWT, TokenContext
 
+from . import web
 from .settings import ADMIN_PERMISSION, USERS, Settings
 
 settings = Settings()
@@ -27,7 +28,8 @@ ajwt = ApoJWT(
     admin_permission=ADMIN_PERMISSION,
 )
 
-app = FastAPI(title="fastapi-apojwt example")
+app = FastAPI(title="fastapi-apojwt example", docs_url=None, redoc_url=None)  # offline docs: see web.py
+web.install(app)  # the demo page at /, Swagger UI at /docs and ReDoc at /redoc, no CDN
 ajwt.init_app(app)  # documents 401/403 and the permissions of every protected operation
 
 
