@@ -106,7 +106,10 @@ def _reject_constant(name: str) -> Any:
 
 def _json_object(raw: bytes) -> dict[str, Any]:
     try:
-        value = json.loads(raw, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant)
+        # Strict UTF-8 text (RFC 7515 §4, RFC 8259 §8.1): json.loads(bytes) would also
+        # accept a BOM and UTF-16/32, i.e. several encodings of one claims set.
+        text = raw.decode("utf-8")
+        value = json.loads(text, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant)
     except (ValueError, RecursionError):
         raise MalformedTokenError from None
     if not isinstance(value, dict):
@@ -114,10 +117,15 @@ def _json_object(raw: bytes) -> dict[str, Any]:
     return value
 
 
+# Time claims must fit an aware datetime (years 1970..9999), or building the
+# context would raise OverflowError (a 500) on a validly signed token.
+_MAX_TIMESTAMP: Final = 253402300799
+
+
 def _is_number(value: object) -> bool:
-    return (isinstance(value, int) and not isinstance(value, bool)) or (
-        isinstance(value, float) and math.isfinite(value)
-    )
+    return (
+        (isinstance(value, int) and not isinstance(value, bool)) or (isinstance(value, float) and math.isfinite(value))
+    ) and 0 <= value <= _MAX_TIMESTAMP
 
 
 def _is_str_list(value: object) -> bool:
