@@ -125,9 +125,10 @@ class AccessGuard(Guard):
 class RefreshGuard(Guard):
     """Requires a valid refresh token (by default from an HTTP-only cookie)."""
 
-    def __init__(self, owner: "ApoJWT", *, name: str = "refresh") -> None:
-        """Bind the refresh guard; its scheme follows the refresh configuration."""
+    def __init__(self, owner: "ApoJWT", *, name: str = "refresh", retire: bool = True) -> None:
+        """Bind the refresh guard; ``retire`` uses the token up (rotation), else only checks it."""
         super().__init__(owner, name=name)
+        self.retire = retire
 
     @property
     def model(self) -> Any:  # type: ignore[override]
@@ -142,6 +143,6 @@ class RefreshGuard(Guard):
     async def authenticate(self, connection: HTTPConnection) -> RefreshContext:
         """Find and verify the refresh token of ``connection`` and retire it."""
         try:
-            return await self._owner._refresh_context(connection)
+            return await self._owner._refresh_context(connection, retire=self.retire)
         except ApoJWTError as error:
             raise self._fail(connection, error) from None

@@ -3,6 +3,15 @@
 A store answers two questions on the request path, each in one round trip:
 is this token (or its family, or its subject) revoked, and may this refresh
 token be used now (exactly once). Everything it keeps expires on its own.
+
+Writing a backend: implement the six coroutines below (no base class needed,
+the protocol is structural) and pass an instance as ``ApoJWT(store=...)``.
+
+* ``use_refresh_token`` must be atomic across every process sharing the
+  store: of concurrent calls with the same ``jti``, exactly one returns ``True``.
+* A revocation, once acknowledged, must hold for its whole ``ttl``.
+* When the backend cannot answer, raise (``ServiceUnavailableError``, or any
+  exception: ApoJWT turns it into a 503). Never answer "not revoked" on failure.
 """
 
 from __future__ import annotations
@@ -21,6 +30,11 @@ class TokenStore(Protocol):
     it can affect); a store may forget a record after that. Implementations must
     raise ``ServiceUnavailableError`` when the backend cannot answer: ApoJWT then
     fails closed with a 503.
+
+    Example:
+        ```python
+        ajwt = ApoJWT(secret, store=RedisStore.from_url("redis://localhost:6379/0"))
+        ```
     """
 
     async def is_revoked(self, *, jti: str | None, sub: str, issued_at: float, family: str | None = None) -> bool:
@@ -32,11 +46,11 @@ class TokenStore(Protocol):
         ...
 
     async def revoke_family(self, family: str, *, ttl: float) -> None:
-        """Revoke every refresh token of a rotation family (one login session)."""
+        """Revoke every token of a rotation family (one login session)."""
         ...
 
     async def revoke_subject(self, sub: str, *, issued_before: float, ttl: float) -> None:
-        """Revoke every token of ``sub`` issued at or before ``issued_before``."""
+        """Revoke every token of ``sub`` issued at or before ``issued_before`` (a later cut-off wins)."""
         ...
 
     async def use_refresh_token(self, jti: str, *, family: str, ttl: float) -> bool:

@@ -85,6 +85,10 @@ class MemoryStore:
 
     async def revoke_subject(self, sub: str, *, issued_before: float, ttl: float) -> None:
         """See :meth:`TokenStore.revoke_subject`."""
+        now = self._clock()
+        if len(self._subjects) > 1024:  # amortised: forget cut-offs no live token can predate
+            for key in [k for k, (_, until) in self._subjects.items() if until <= now]:
+                del self._subjects[key]
         previous = self._subjects.get(sub, (0.0, 0.0))
         self._subjects[sub] = (max(previous[0], issued_before), max(previous[1], self._clock() + ttl))
 
