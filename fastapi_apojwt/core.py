@@ -22,7 +22,7 @@ from .errors import (
     ServiceUnavailableError,
     UnknownKeyError,
 )
-from .finders import Finder, bearer_token, cookie_token
+from .finders import Finder, UserFunction, bearer_token, cookie_token, handler_call, user_finder, websocket_token
 from .guards import AccessGuard, RefreshGuard
 from .keys import HMAC_ALGORITHMS, KeyMaterial, KeySet
 from .openapi import bearer_scheme_model, cookie_scheme_model, document_app
@@ -92,9 +92,16 @@ class ApoJWT:
             own ``token_finder`` and ``exception_handler``).
         async_framework: Accepted for apojwt 1.x compatibility; coroutines are detected.
         token_finder: ``(*args, **kwargs) -> str`` returning the access token,
-            overriding the template's.
+            overriding the template's. As a classic decorator it receives the
+            handler's arguments (as apojwt 1.x); as a dependency, the keyword
+            arguments ``request`` and ``authorization`` (the raw header).
         exception_handler: ``(code, msg, *args, **kwargs) -> NoReturn``, called on
-            every authentication failure; it must raise.
+            every HTTP authentication failure (with the handler's arguments on the
+            decorator path); it must raise. If it returns, the request still fails.
+        websocket_query_param: Opt-in: also read a WebSocket handshake's token
+            from this query parameter (query strings end up in access logs).
+        websocket_subprotocol: Opt-in: also read a WebSocket handshake's token
+            from ``Sec-WebSocket-Protocol: <this marker>, <token>`` (browsers).
     """
 
     def __init__(
@@ -123,6 +130,8 @@ class ApoJWT:
         access_cookie_name: str = "access_token",
         scheme_name: str = "BearerAuth",
         clock: Callable[[], float] = time.time,
+        websocket_query_param: str | None = None,
+        websocket_subprotocol: str | None = None,
     ) -> None:
         """Check every setting and prepare keys, codec, store and guards."""
         if template not in _TEMPLATES:
@@ -185,6 +194,14 @@ class ApoJWT:
             TokenContext[data_model] if data_model is not None else TokenContext  # type: ignore[valid-type]
         )
         self._access_finder: Finder = bearer_token if token_location == "headers" else cookie_token(access_cookie_name)
+        if token_finder is not None:
+            self._access_finder = user_finder(token_finder)
+        self._access_finder = websocket_token(
+            self._access_finder, query_param=websocket_query_param, subprotocol=websocket_subprotocol
+        )
+        self._exception_handler_call = (
+            UserFunction(exception_handler, leading=2) if exception_handler is not None else None
+        )
         self._access_scheme_model = (
             bearer_scheme_model("An access token from the login endpoint.")
             if token_location == "headers"
@@ -454,8 +471,10 @@ class ApoJWT:
 
     def _failure(self, connection: HTTPConnection, error: ApoJWTError) -> Exception:
         """What to raise for ``error`` on ``connection``: the user's handler, a WebSocket close, or the error."""
-        if self.exception_handler is not None:
-            self.exception_handler(error.status_code, str(error.detail))
+        if self._exception_handler_call is not None and connection.scope.get("type") != "websocket":
+            # apojwt 1.x semantics: (code, msg, *handler_args, **handler_kwargs) on the decorator path.
+            args, kwargs = handler_call.get() or ((), {})
+            self._exception_handler_call((error.status_code, str(error.detail)), args, kwargs)
             # A handler that returns would open the door: fail closed with our own error.
         if connection.scope.get("type") == "websocket":
             return WebSocketException(code=WS_1008_POLICY_VIOLATION, reason=str(error.detail)[:120])

@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import inspect
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from typing import Any
 
+from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection
 
 from .errors import InvalidRequestError, MalformedTokenError
 
-__all__ = ["Finder", "bearer_token", "cookie_token", "query_token"]
+__all__ = [
+    "Finder",
+    "HandlerCall",
+    "UserFunction",
+    "accepted_subprotocol",
+    "bearer_token",
+    "cookie_token",
+    "handler_call",
+    "query_token",
+    "subprotocol_token",
+    "user_finder",
+    "websocket_token",
+]
 
 Finder = Callable[[HTTPConnection], "str | None"]
 """Reads a token from a connection: ``None`` when absent, raises when malformed."""
@@ -70,4 +85,178 @@ def query_token(name: str = "token") -> Finder:
         return values[0] if values and values[0] else None
 
     find.__name__ = f"query_token[{name}]"
+    return find
+
+
+# -- WebSocket handshakes ------------------------------------------------------------
+
+DEFAULT_SUBPROTOCOL = "bearer"
+
+
+def subprotocol_token(marker: str = DEFAULT_SUBPROTOCOL) -> Finder:
+    """A finder reading the token offered as a WebSocket subprotocol (browsers only).
+
+    Browsers cannot set headers on ``new WebSocket(url, protocols)``, but they
+    can offer subprotocols: ``new WebSocket(url, ["bearer", token])`` sends
+    ``Sec-WebSocket-Protocol: bearer, <token>``. The token is the item right
+    after ``marker``. The server must then accept with ``subprotocol=marker``
+    (see :func:`accepted_subprotocol`), never echoing the token back.
+    """
+
+    def find(connection: HTTPConnection) -> str | None:
+        if connection.scope.get("type") != "websocket":
+            return None
+        offered = [str(item).strip() for item in connection.scope.get("subprotocols") or ()]
+        if marker not in offered:
+            return None
+        if offered.count(marker) > 1:
+            raise InvalidRequestError("Offer the token subprotocol once.")
+        index = offered.index(marker)
+        if index + 1 >= len(offered) or not offered[index + 1]:
+            raise MalformedTokenError("The token subprotocol is offered without a token after it.")
+        return offered[index + 1]
+
+    find.__name__ = f"subprotocol_token[{marker}]"
+    return find
+
+
+def accepted_subprotocol(connection: HTTPConnection, marker: str = DEFAULT_SUBPROTOCOL) -> str | None:
+    """The subprotocol to accept a WebSocket with: ``marker`` if the client offered it, else ``None``.
+
+    Example:
+        ```python
+        await websocket.accept(subprotocol=accepted_subprotocol(websocket))
+        ```
+    """
+    offered = [str(item).strip() for item in connection.scope.get("subprotocols") or ()]
+    return marker if marker in offered else None
+
+
+def websocket_token(
+    primary: Finder,
+    *,
+    query_param: str | None = None,
+    subprotocol: str | None = None,
+) -> Finder:
+    """A finder for HTTP requests and WebSocket handshakes.
+
+    HTTP requests only ever use ``primary`` (the header or cookie). WebSocket
+    handshakes try ``primary`` first, then, when opted in, the query parameter
+    ``query_param`` and the subprotocol ``subprotocol``.
+    """
+    extra: list[Finder] = []
+    if query_param:
+        extra.append(query_token(query_param))
+    if subprotocol:
+        extra.append(subprotocol_token(subprotocol))
+    if not extra:
+        return primary
+
+    def find(connection: HTTPConnection) -> str | None:
+        token = primary(connection)
+        if token is not None or connection.scope.get("type") != "websocket":
+            return token
+        for finder in extra:
+            token = finder(connection)
+            if token is not None:
+                return token
+        return None
+
+    find.__name__ = "websocket_token"
+    return find
+
+
+# -- user-supplied functions (apojwt 1.x semantics) --------------------------------------
+
+HandlerCall = tuple[tuple[Any, ...], Mapping[str, Any]]
+"""The positional and keyword arguments a decorated handler was called with."""
+
+handler_call: ContextVar[HandlerCall | None] = ContextVar("apojwt_handler_call", default=None)
+"""Set by the classic decorators while they authenticate, so user functions see the handler's arguments."""
+
+
+class UserFunction:
+    """A user's ``token_finder`` or ``exception_handler``, with its signature inspected once.
+
+    apojwt 1.x called these with the decorated handler's ``*args, **kwargs``.
+    Here each is called with only the arguments it can take: everything when it
+    declares ``*args``/``**kwargs``, otherwise the keyword arguments it names, so
+    ``lambda: request.headers[...]`` keeps working on a view with URL parameters.
+    """
+
+    def __init__(self, function: Callable[..., Any], *, leading: int = 0) -> None:
+        """Inspect ``function``; ``leading`` positional arguments are always passed first."""
+        self.function = function
+        self.var_positional = False
+        self.var_keyword = False
+        self.names: frozenset[str] = frozenset()
+        try:
+            parameters = list(inspect.signature(function).parameters.values())
+        except (TypeError, ValueError):
+            return
+        positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        skipped = 0
+        names: set[str] = set()
+        for parameter in parameters:
+            if parameter.kind is inspect.Parameter.VAR_POSITIONAL:
+                self.var_positional = True
+            elif parameter.kind is inspect.Parameter.VAR_KEYWORD:
+                self.var_keyword = True
+            elif parameter.kind in positional and skipped < leading:
+                skipped += 1
+            elif parameter.kind is not inspect.Parameter.POSITIONAL_ONLY:
+                names.add(parameter.name)
+        self.names = frozenset(names)
+
+    def __call__(self, leading: tuple[Any, ...], args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Any:
+        """Call the function with ``leading`` and whatever of ``args``/``kwargs`` it accepts."""
+        passed_args = args if self.var_positional else ()
+        if self.var_keyword:
+            passed_kwargs = dict(kwargs)
+        else:
+            passed_kwargs = {name: value for name, value in kwargs.items() if name in self.names}
+        return self.function(*leading, *passed_args, **passed_kwargs)
+
+
+def _raw_authorization(connection: HTTPConnection) -> str | None:
+    for name, value in connection.scope.get("headers") or ():
+        if name == b"authorization":
+            return bytes(value).decode("latin-1")
+    return None
+
+
+def user_finder(function: Callable[..., Any]) -> Finder:
+    """Adapt an apojwt 1.x style ``(*args, **kwargs) -> str`` finder to a connection finder.
+
+    * On the classic decorator path it receives the handler's arguments, as in apojwt 1.x.
+    * On the dependency path (``Depends(guard)``) it receives the keyword arguments
+      ``request`` (the Starlette ``Request``/``WebSocket``) and ``authorization``
+      (the raw ``Authorization`` header or ``None``), those it names or all with ``**kwargs``.
+
+    A finder that raises, or returns nothing, ``""`` or ``"None"``, means "no token"
+    (401); a leading ``Bearer`` is removed if the finder left it.
+    """
+    call = UserFunction(function)
+
+    def find(connection: HTTPConnection) -> str | None:
+        current = handler_call.get()
+        try:
+            if current is not None:
+                found = call((), current[0], current[1])
+            else:
+                found = call((), (), {"request": connection, "authorization": _raw_authorization(connection)})
+        except HTTPException:
+            raise
+        except Exception:
+            return None
+        if not isinstance(found, str):
+            return None
+        if found[:7].lower() == "bearer ":
+            found = found[7:]
+        found = found.strip()
+        if not found or found == "None":
+            return None
+        return found
+
+    find.__name__ = f"user_finder[{getattr(function, '__name__', 'finder')}]"
     return find
