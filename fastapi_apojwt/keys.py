@@ -1,24 +1,35 @@
 """Key material, the algorithm allow-list, ``kid`` and JWK documents.
 
-Keys are loaded and prepared once, when ``ApoJWT`` is built; the request path
-only looks them up by ``kid``. The ``kid`` of an asymmetric key is its RFC 7638
-JWK thumbprint unless you name it.
+Keys are loaded and prepared once, when ``ApoJWT`` is built (or when a remote
+JWKS is fetched); the request path only looks them up by ``kid``. The ``kid``
+of an asymmetric key is its RFC 7638 JWK thumbprint unless you name it.
+
+Every verification key is bound to exactly one algorithm (RFC 8725 §3.1): a
+token is checked with the algorithm of the key its ``kid`` selects, never with
+the algorithm its header asks for.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
+import os
+import sys
 import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import (
+    load_der_private_key,
+    load_der_public_key,
     load_pem_private_key,
     load_pem_public_key,
+    load_ssh_public_key,
 )
+from cryptography.x509 import load_pem_x509_certificate
 from jwt.algorithms import Algorithm, get_default_algorithms
 
 from .errors import ConfigurationError
@@ -29,10 +40,15 @@ __all__ = [
     "SUPPORTED_ALGORITHMS",
     "KeyMaterial",
     "KeySet",
+    "PrivateKey",
+    "PublicKey",
     "SigningKey",
     "VerificationKey",
     "WeakSecretWarning",
+    "check_algorithm",
     "jwk_thumbprint",
+    "keys_from_jwks",
+    "load_key",
 ]
 
 HMAC_ALGORITHMS: Mapping[str, int] = {"HS256": 32, "HS384": 48, "HS512": 64}
@@ -46,25 +62,65 @@ ASYMMETRIC_ALGORITHMS: frozenset[str] = frozenset(
 SUPPORTED_ALGORITHMS: frozenset[str] = frozenset(HMAC_ALGORITHMS) | ASYMMETRIC_ALGORITHMS
 """Every algorithm ApoJWT accepts in configuration. ``none`` is never among them."""
 
-_EC_CURVES = {"ES256": ec.SECP256R1, "ES384": ec.SECP384R1, "ES512": ec.SECP521R1}
+MAX_JWKS_KEYS: Final = 64
+"""A JWK set with more entries than this is cut: only the first ones are considered."""
+
+_EC_CURVES: Final[Mapping[str, type[ec.EllipticCurve]]] = {
+    "ES256": ec.SECP256R1,
+    "ES384": ec.SECP384R1,
+    "ES512": ec.SECP521R1,
+}
+_EC_ALG_BY_CRV: Final = {"P-256": "ES256", "P-384": "ES384", "P-521": "ES512"}
+_PRIVATE_JWK_MEMBERS: Final = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
+_MAX_KID_LENGTH: Final = 256
 
 PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey
+"""A private key object ApoJWT can sign with."""
 PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | ed448.Ed448PublicKey
+"""A public key object ApoJWT can verify with."""
 KeyMaterial = str | bytes | PrivateKey | PublicKey
 """What may be passed as a key: an HMAC secret, a PEM string/bytes, or a key object."""
+
+_PRIVATE_TYPES: Final = (
+    rsa.RSAPrivateKey,
+    ec.EllipticCurvePrivateKey,
+    ed25519.Ed25519PrivateKey,
+    ed448.Ed448PrivateKey,
+)
+_PUBLIC_TYPES: Final = (rsa.RSAPublicKey, ec.EllipticCurvePublicKey, ed25519.Ed25519PublicKey, ed448.Ed448PublicKey)
 
 _ALGORITHM_OBJECTS: dict[str, Algorithm] = {
     name: algo for name, algo in get_default_algorithms().items() if name in SUPPORTED_ALGORITHMS
 }
+_PACKAGE_DIR: Final = os.path.dirname(os.path.abspath(__file__))
 
 
 class WeakSecretWarning(UserWarning):
-    """An HMAC secret is shorter than the hash output (RFC 7518 §3.2)."""
+    """An HMAC secret is shorter than the hash output (RFC 7518 §3.2).
+
+    Example:
+        ```python
+        import warnings
+        from fastapi_apojwt import WeakSecretWarning
+
+        warnings.simplefilter("error", WeakSecretWarning)  # make weak secrets fatal
+        ```
+    """
+
+
+def _warn_user(message: str, category: type[Warning]) -> None:
+    """Warn, pointing at the first frame outside this package (the user's line)."""
+    frame = sys._getframe(0)
+    level = 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
+        frame = frame.f_back  # type: ignore[assignment]
+        level += 1
+    warnings.warn(message, category, stacklevel=level)
 
 
 @dataclass(frozen=True)
 class VerificationKey:
-    """A key that verifies signatures, prepared once."""
+    """A public key (or HMAC secret) that verifies signatures, bound to one algorithm."""
 
     algorithm: str
     key: Any = field(repr=False)
@@ -86,6 +142,8 @@ class VerificationKey:
         if self.is_hmac:
             raise ConfigurationError("An HMAC secret has no public JWK: it must never be published.")
         jwk: dict[str, Any] = json.loads(self.algorithm_object.to_jwk(self.key))
+        if _PRIVATE_JWK_MEMBERS & jwk.keys():  # pragma: no cover - keys are made public when loaded
+            raise ConfigurationError("Refusing to publish private key material.")
         jwk.update({"kid": self.kid, "alg": self.algorithm, "use": "sig"})
         return jwk
 
@@ -104,7 +162,7 @@ def jwk_thumbprint(public_jwk: Mapping[str, Any]) -> str:
 
     Example:
         ```python
-        kid = jwk_thumbprint({"kty": "OKP", "crv": "Ed25519", "x": "..."})
+        kid = jwk_thumbprint({"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"})
         ```
     """
     required = {
@@ -115,14 +173,30 @@ def jwk_thumbprint(public_jwk: Mapping[str, Any]) -> str:
     }[str(public_jwk["kty"])]
     canonical = json.dumps({k: public_jwk[k] for k in required}, separators=(",", ":"), sort_keys=True)
     digest = hashlib.sha256(canonical.encode()).digest()
-    import base64
-
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
-def _looks_like_pem(value: str | bytes) -> bool:
-    text = value.decode("latin-1") if isinstance(value, bytes) else value
-    return "-----BEGIN" in text or text.lstrip().startswith(("ssh-", "{"))
+def _parses_as_key(secret: bytes) -> bool:
+    """Whether ``secret`` is really a key (PEM, DER, OpenSSH or JWK): algorithm-confusion bait."""
+    text = secret.decode("latin-1").strip()
+    if "-----BEGIN" in text or text.startswith(("ssh-", "ecdsa-sha2-", "sk-ssh-", "sk-ecdsa-")):
+        return True
+    if text.startswith("{"):
+        try:
+            return isinstance(json.loads(text), dict) and "kty" in json.loads(text)
+        except ValueError:
+            return False
+    for loader in (load_der_public_key, load_ssh_public_key):
+        try:
+            loader(secret)
+        except Exception:  # noqa: S112 - any failure means "not a key"
+            continue
+        return True
+    try:
+        load_der_private_key(secret, password=None)
+    except Exception:
+        return False
+    return True
 
 
 def _check_fits(algorithm: str, key: PrivateKey | PublicKey) -> None:
@@ -139,16 +213,13 @@ def _check_fits(algorithm: str, key: PrivateKey | PublicKey) -> None:
         ok = isinstance(key, (ec.EllipticCurvePrivateKey, ec.EllipticCurvePublicKey)) and isinstance(
             key.curve, _EC_CURVES[algorithm]
         )
-    else:  # EdDSA
+    elif algorithm == "EdDSA":
         ok = isinstance(
             key,
-            (
-                ed25519.Ed25519PrivateKey,
-                ed25519.Ed25519PublicKey,
-                ed448.Ed448PrivateKey,
-                ed448.Ed448PublicKey,
-            ),
+            (ed25519.Ed25519PrivateKey, ed25519.Ed25519PublicKey, ed448.Ed448PrivateKey, ed448.Ed448PublicKey),
         )
+    else:
+        ok = False
     if not ok:
         raise ConfigurationError(
             f"The key given does not fit algorithm {algorithm!r} "
@@ -168,19 +239,45 @@ def check_algorithm(algorithm: str) -> str:
     return algorithm
 
 
-def _load_asymmetric(material: KeyMaterial) -> PrivateKey | PublicKey:
-    if isinstance(material, (str, bytes)):
-        data = material.encode() if isinstance(material, str) else material
-        try:
-            if b"PRIVATE KEY" in data:
-                return load_pem_private_key(data, password=None)  # type: ignore[return-value]
-            return load_pem_public_key(data)  # type: ignore[return-value]
-        except (ValueError, TypeError) as exc:
-            raise ConfigurationError(
-                "Could not load the PEM key: " + str(exc).split("\n")[0] + ". "
-                "Pass an unencrypted PKCS#8 or traditional PEM key (see `apojwt keygen`)."
-            ) from None
-    return material
+def load_key(material: KeyMaterial) -> PrivateKey | PublicKey:
+    """Load a PEM private key, PEM public key or certificate (or pass a key object through).
+
+    Raises:
+        ConfigurationError: the text is not an unencrypted PEM key of a supported type.
+
+    Example:
+        ```python
+        key = load_key(open("private.pem").read())
+        ```
+    """
+    if isinstance(material, _PRIVATE_TYPES + _PUBLIC_TYPES):
+        return material
+    if not isinstance(material, (str, bytes)):
+        raise ConfigurationError(f"Expected a PEM key or a key object, got {type(material).__name__}.")
+    data = material.encode() if isinstance(material, str) else bytes(material)
+    try:
+        if b"PRIVATE KEY" in data:
+            loaded: Any = load_pem_private_key(data, password=None)
+        elif b"BEGIN CERTIFICATE" in data:
+            loaded = load_pem_x509_certificate(data).public_key()
+        else:
+            loaded = load_pem_public_key(data)
+    except (ValueError, TypeError, Exception) as exc:
+        first_line = str(exc).split("\n")[0] or type(exc).__name__
+        raise ConfigurationError(
+            f"Could not load the PEM key ({first_line}). "
+            "Pass an unencrypted PKCS#8 or traditional PEM key, or a SubjectPublicKeyInfo public key "
+            "(see `apojwt keygen`)."
+        ) from None
+    if not isinstance(loaded, _PRIVATE_TYPES + _PUBLIC_TYPES):
+        raise ConfigurationError(
+            f"Unsupported key type {type(loaded).__name__}: use an RSA, EC (P-256/384/521), Ed25519 or Ed448 key."
+        )
+    return loaded
+
+
+def _public_of(key: PrivateKey | PublicKey) -> PublicKey:
+    return key.public_key() if isinstance(key, _PRIVATE_TYPES) else key
 
 
 def _hmac_secret(material: KeyMaterial, algorithm: str, *, strict: bool, what: str) -> bytes:
@@ -192,9 +289,9 @@ def _hmac_secret(material: KeyMaterial, algorithm: str, *, strict: bool, what: s
     secret = material.encode() if isinstance(material, str) else bytes(material)
     if not secret:
         raise ConfigurationError(f"The {what} is empty. Pass a random secret, e.g. from `apojwt keygen hmac`.")
-    if _looks_like_pem(secret):
+    if _parses_as_key(secret):
         raise ConfigurationError(
-            f"The {what} looks like a PEM or JWK key, but algorithm is {algorithm}. "
+            f"The {what} looks like a PEM, DER, OpenSSH or JWK key, but algorithm is {algorithm}. "
             "Using a public key as an HMAC secret enables algorithm confusion: "
             "set algorithm= to the key's asymmetric algorithm instead."
         )
@@ -202,12 +299,113 @@ def _hmac_secret(material: KeyMaterial, algorithm: str, *, strict: bool, what: s
     if len(secret) < minimum:
         message = (
             f"The {what} is {len(secret)} bytes; {algorithm} wants at least {minimum} "
-            "(RFC 7518 §3.2). Generate one with `apojwt keygen hmac`."
+            "(RFC 7518 §3.2). Generate one with `apojwt keygen hmac`"
+            + (", or pass strict=True to refuse weak secrets." if not strict else ".")
         )
         if strict:
             raise ConfigurationError(message)
-        warnings.warn(message, WeakSecretWarning, stacklevel=4)
+        _warn_user(message, WeakSecretWarning)
     return secret
+
+
+def _hmac_kid(secret: bytes) -> str:
+    """A stable name for a previous HMAC secret that reveals nothing usable about it."""
+    return "hs-" + hashlib.blake2b(secret, key=b"fastapi-apojwt-kid", digest_size=6).hexdigest()
+
+
+def _algorithm_for_jwk(jwk: Mapping[str, Any], pinned: str | None) -> str | None:
+    """The one algorithm a JWK may be used with, or ``None`` when it must be ignored."""
+    declared = jwk.get("alg")
+    if pinned is not None:
+        return pinned if declared in (None, pinned) else None
+    if declared is not None:
+        return declared if declared in ASYMMETRIC_ALGORITHMS else None
+    if jwk.get("kty") == "EC":
+        return _EC_ALG_BY_CRV.get(str(jwk.get("crv")))
+    if jwk.get("kty") == "OKP":
+        return "EdDSA"
+    return None  # RSA without "alg" is ambiguous (RS* or PS*): pin algorithm= to accept it
+
+
+def keys_from_jwks(
+    document: Mapping[str, Any] | str | bytes, *, algorithm: str | None = None
+) -> tuple[dict[str, VerificationKey], list[str]]:
+    """Load the usable public keys of a JWK set; say why the others were ignored.
+
+    A key is used only for signatures (``use`` absent or ``"sig"``), never if it
+    carries private or symmetric material, and only with one algorithm: the
+    pinned ``algorithm`` (a key declaring another ``alg``, or of another type or
+    curve, is ignored) or, when ``algorithm`` is ``None``, its own ``alg``
+    (inferred for EC and OKP keys). A key without ``kid`` is named by its RFC
+    7638 thumbprint.
+
+    Raises:
+        ValueError: the document is not a JWK set at all.
+
+    Example:
+        ```python
+        keys, ignored = keys_from_jwks({"keys": [...]}, algorithm="RS256")
+        ```
+    """
+    if isinstance(document, (str, bytes)):
+        try:
+            document = json.loads(document)
+        except (ValueError, RecursionError):
+            raise ValueError("the JWK set is not valid JSON") from None
+    if not isinstance(document, Mapping) or not isinstance(document.get("keys"), list):
+        raise ValueError('a JWK set is a JSON object {"keys": [...]}')
+    found: dict[str, VerificationKey] = {}
+    ignored: list[str] = []
+    for index, jwk in enumerate(document["keys"][:MAX_JWKS_KEYS]):
+        where = f"key #{index}"
+        if not isinstance(jwk, Mapping):
+            ignored.append(f"{where}: not a JSON object")
+            continue
+        if jwk.get("kty") not in ("RSA", "EC", "OKP"):
+            ignored.append(f"{where}: key type {jwk.get('kty')!r} is not an asymmetric signing key")
+            continue
+        if _PRIVATE_JWK_MEMBERS & jwk.keys():
+            ignored.append(f"{where}: contains private key material (never publish it)")
+            continue
+        if jwk.get("use", "sig") != "sig" or ("key_ops" in jwk and "verify" not in (jwk.get("key_ops") or ())):
+            ignored.append(f"{where}: not meant for verifying signatures")
+            continue
+        alg = _algorithm_for_jwk(jwk, algorithm)
+        if alg is None:
+            ignored.append(f"{where}: algorithm {jwk.get('alg')!r} is not the one configured or not usable")
+            continue
+        try:
+            key = _ALGORITHM_OBJECTS[alg].from_jwk(dict(jwk))
+            if not isinstance(key, _PUBLIC_TYPES):
+                raise ValueError("not a public key")
+            _check_fits(alg, key)
+            kid = jwk.get("kid")
+            if kid is None:
+                kid = jwk_thumbprint(jwk)
+        except ConfigurationError as exc:
+            ignored.append(f"{where}: {exc.detail}")
+            continue
+        except Exception:
+            ignored.append(f"{where}: not a valid {jwk.get('kty')} key for {alg}")
+            continue
+        if not isinstance(kid, str) or not kid or len(kid) > _MAX_KID_LENGTH:
+            ignored.append(f"{where}: 'kid' is not a short string")
+            continue
+        if kid in found:
+            ignored.append(f"{where}: duplicate kid {kid!r}")
+            continue
+        found[kid] = VerificationKey(alg, key, kid)
+    if len(document["keys"]) > MAX_JWKS_KEYS:
+        ignored.append(f"only the first {MAX_JWKS_KEYS} keys were considered")
+    return found, ignored
+
+
+def _named(keys: Iterable[KeyMaterial] | Mapping[str, KeyMaterial]) -> list[tuple[str | None, KeyMaterial]]:
+    if isinstance(keys, Mapping):
+        return [(str(kid), material) for kid, material in keys.items()]
+    if isinstance(keys, (str, bytes)):
+        return [(None, keys)]
+    return [(None, material) for material in keys]
 
 
 @dataclass(frozen=True)
@@ -216,34 +414,78 @@ class KeySet:
 
     ``signing`` is ``None`` for a verify-only set. ``verifying`` maps each ``kid``
     (``None`` for a key without one) to its key; the newest key signs, every
-    listed key verifies, so keys rotate without downtime.
+    listed key verifies, so keys rotate without downtime. Each key carries its
+    own algorithm; ``algorithms`` are the ``alg`` header values worth looking a
+    key up for (the configured algorithm, or every asymmetric one for a JWKS
+    whose keys bring their own).
     """
 
     algorithm: str
     signing: SigningKey | None
     verifying: Mapping[str | None, VerificationKey]
+    algorithms: frozenset[str] = frozenset()
+    fallbacks: tuple[VerificationKey, ...] = field(default=(), repr=False)
+    """Keys tried, after :attr:`default`, for a token whose header names no ``kid``."""
+
+    def __post_init__(self) -> None:
+        """Derive the accepted algorithms and the order keys are tried for kid-less tokens."""
+        if not self.algorithms:
+            object.__setattr__(
+                self, "algorithms", frozenset({self.algorithm}) if self.algorithm else ASYMMETRIC_ALGORITHMS
+            )
+        default = self.default
+        object.__setattr__(self, "fallbacks", tuple(k for k in self.verifying.values() if k is not default))
 
     @property
-    def default(self) -> VerificationKey:
-        """The key used for tokens whose header names no ``kid``."""
+    def default(self) -> VerificationKey | None:
+        """The key tried first for tokens whose header names no ``kid`` (the signing key, else the first)."""
         if self.signing is not None:
             return self.verifying[self.signing.kid]
-        return next(iter(self.verifying.values()))
+        return next(iter(self.verifying.values()), None)
 
     def find(self, kid: object) -> VerificationKey | None:
         """Select a configured key by ``kid``; never loads anything from the token."""
         if kid is None:
-            return self.default if len(self.verifying) == 1 or self.signing is not None else None
+            return self.default
         if not isinstance(kid, str):
             return None
         key = self.verifying.get(kid)
-        if key is None and None in self.verifying and len(self.verifying) == 1:
+        if key is None and len(self.verifying) == 1 and None in self.verifying:
             return self.verifying[None]  # a single un-named key: the kid is informative only
         return key
 
     def jwks(self) -> dict[str, list[dict[str, Any]]]:
-        """The public JWK set of the asymmetric keys (``{"keys": [...]}``)."""
-        return {"keys": [k.public_jwk() for k in self.verifying.values() if not k.is_hmac]}
+        """The public JWK set of the asymmetric keys (``{"keys": [...]}``), the signing key first."""
+        ordered = [self.default, *self.fallbacks] if self.default is not None else []
+        return {"keys": [k.public_jwk() for k in ordered if not k.is_hmac]}
+
+    @classmethod
+    def empty(cls, algorithm: str | None = None) -> KeySet:
+        """A verify-only set with no key yet (a remote JWKS before its first fetch)."""
+        return cls(algorithm or "", None, {})
+
+    @classmethod
+    def from_jwks(
+        cls, document: Mapping[str, Any] | str | bytes, *, algorithm: str | None = None, what: str = "jwks="
+    ) -> KeySet:
+        """A verify-only set from a JWK set document; refuse it when no key is usable.
+
+        Raises:
+            ConfigurationError: the document is not a JWK set or has no usable key.
+        """
+        if algorithm is not None and algorithm not in ASYMMETRIC_ALGORITHMS:
+            raise ConfigurationError(
+                f"A JWK set publishes public keys: algorithm must be asymmetric (RS256, ES256, EdDSA...), "
+                f"not {algorithm!r}. HMAC secrets are never taken from a JWK set."
+            )
+        try:
+            found, ignored = keys_from_jwks(document, algorithm=algorithm)
+        except ValueError as exc:
+            raise ConfigurationError(f"{what} is not usable: {exc}.") from None
+        if not found:
+            reasons = "; ".join(ignored) or "it has no keys"
+            raise ConfigurationError(f"{what} has no key usable for verifying tokens: {reasons}.")
+        return cls(algorithm or "", None, dict(found.items()))
 
     @classmethod
     def build(
@@ -252,13 +494,20 @@ class KeySet:
         algorithm: str,
         secret: KeyMaterial | None = None,
         public_keys: Iterable[KeyMaterial] = (),
-        previous_keys: Iterable[KeyMaterial] = (),
+        previous_keys: Iterable[KeyMaterial] | Mapping[str, KeyMaterial] = (),
         kid: str | None = None,
         strict: bool = False,
         what: str = "secret",
     ) -> KeySet:
-        """Load and check every key once; raise ``ConfigurationError`` on any misfit."""
+        """Load and check every key once; raise ``ConfigurationError`` on any misfit.
+
+        ``previous_keys`` may be a list (each asymmetric key is then named by its
+        thumbprint) or a mapping ``{kid: key}`` keeping the names old tokens carry.
+        """
         check_algorithm(algorithm)
+        public_keys = list(public_keys)
+        if kid is not None and (not isinstance(kid, str) or not kid or len(kid) > _MAX_KID_LENGTH):
+            raise ConfigurationError("kid must be a non-empty string of at most 256 characters.")
         verifying: dict[str | None, VerificationKey] = {}
         signing: SigningKey | None = None
 
@@ -270,34 +519,32 @@ class KeySet:
             raw = _hmac_secret(secret, algorithm, strict=strict, what=what)
             signing = SigningKey(algorithm, raw, kid)
             verifying[kid] = VerificationKey(algorithm, raw, kid)
-            for old in previous_keys:
+            for old_kid, old in _named(previous_keys):
                 old_raw = _hmac_secret(old, algorithm, strict=strict, what="previous secret")
-                old_kid = "hmac-" + hashlib.sha256(old_raw).hexdigest()[:8]
-                verifying[old_kid] = VerificationKey(algorithm, old_raw, old_kid)
+                name = old_kid or _hmac_kid(old_raw)
+                verifying.setdefault(name, VerificationKey(algorithm, old_raw, name))
             return cls(algorithm, signing, verifying)
 
-        loaded: list[tuple[PrivateKey | PublicKey, bool]] = []
+        loaded: list[tuple[str | None, PrivateKey | PublicKey]] = []
         if secret is not None:
-            key = _load_asymmetric(secret)
-            is_private = not isinstance(
-                key,
-                (rsa.RSAPublicKey, ec.EllipticCurvePublicKey, ed25519.Ed25519PublicKey, ed448.Ed448PublicKey),
-            )
-            loaded.append((key, is_private))
-        loaded.extend((_load_asymmetric(m), False) for m in public_keys)
-        loaded.extend((_load_asymmetric(m), False) for m in previous_keys)
+            loaded.append((kid, load_key(secret)))
+        loaded.extend(
+            ((kid if secret is None and index == 0 else None), load_key(m)) for index, m in enumerate(public_keys)
+        )
+        loaded.extend((name, load_key(m)) for name, m in _named(previous_keys))
         if not loaded:
             raise ConfigurationError(
                 f"{algorithm} needs a key: pass a PEM private key to sign and verify, "
-                "or public_key=/jwks= to verify only."
+                "or public_key=/jwks=/jwks_url= to verify only."
             )
         algo_obj = _ALGORITHM_OBJECTS[algorithm]
-        for index, (key, is_private) in enumerate(loaded):
+        for index, (given, key) in enumerate(loaded):
             _check_fits(algorithm, key)
-            public = key.public_key() if is_private else key  # type: ignore[union-attr]
-            jwk = json.loads(algo_obj.to_jwk(public))
-            key_id = kid if (index == 0 and kid) else jwk_thumbprint(jwk)
+            public = _public_of(key)
+            key_id: str = given or jwk_thumbprint(json.loads(algo_obj.to_jwk(public)))
+            if key_id in verifying:
+                continue
             verifying[key_id] = VerificationKey(algorithm, public, key_id)
-            if is_private and signing is None:
+            if index == 0 and secret is not None and isinstance(key, _PRIVATE_TYPES):
                 signing = SigningKey(algorithm, key, key_id)
         return cls(algorithm, signing, verifying)
