@@ -202,16 +202,19 @@ class TokenCodec:
     def select_key(self, header: Mapping[str, Any]) -> VerificationKey:
         """Choose the configured key for this header, or reject the token."""
         alg = header.get("alg")
-        if not isinstance(alg, str) or alg != self.keys.algorithm:
+        keys = self.keys
+        if not isinstance(alg, str) or alg not in keys.algorithms:
             raise InvalidAlgorithmError
         if "crit" in header or "b64" in header:
             raise MalformedTokenError("The token uses a critical header extension this server does not support.")
         kid = header.get("kid")
         if kid is not None and not isinstance(kid, str):
             raise MalformedTokenError
-        key = self.keys.find(kid)
+        key = keys.find(kid)
         if key is None:
             raise UnknownKeyError
+        if key.algorithm != alg:  # each key is bound to one algorithm (RFC 8725 §3.1)
+            raise InvalidAlgorithmError
         return key
 
     @staticmethod
@@ -240,12 +243,28 @@ class TokenCodec:
         header, signing_input, signature, payload_segment = self.split(token)
         if key is None:
             key = self.select_key(header)
+            if header.get("kid") is None and self.keys.fallbacks:
+                key = self._kidless_key(key, header, signing_input, signature)
         elif header.get("alg") != key.algorithm:
             raise InvalidAlgorithmError
         self.check_signature(key, signing_input, signature)
         claims = _json_object(_b64decode(payload_segment))
         self.check_claims(claims, expected_type)
         return claims
+
+    def _kidless_key(
+        self, first: VerificationKey, header: Mapping[str, Any], signing_input: bytes, signature: bytes
+    ) -> VerificationKey:
+        """A token naming no ``kid``: the first configured key of its algorithm whose signature verifies."""
+        for candidate in (first, *self.keys.fallbacks):
+            if candidate.algorithm != header.get("alg"):
+                continue
+            try:
+                self.check_signature(candidate, signing_input, signature)
+            except InvalidSignatureError:
+                continue
+            return candidate
+        return first  # verified again by the caller, and rejected
 
     def check_claims(self, claims: Mapping[str, Any], expected_type: TokenType) -> None:
         """Validate time, issuer, audience, type and the types of every known claim."""
