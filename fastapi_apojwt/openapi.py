@@ -19,6 +19,7 @@ import inspect
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+import fastapi.routing
 from fastapi.openapi.models import APIKey, APIKeyIn, HTTPBearer
 from fastapi.routing import APIRoute
 
@@ -82,6 +83,21 @@ def _guards(dependant: Dependant) -> Iterator[Guard]:
             seen.add(id(call))
             yield call
         stack.extend(reversed(current.dependencies))
+
+
+def _api_routes(app: FastAPI) -> Iterator[Any]:
+    """Every path operation of ``app``, with included routers' prefixes and dependencies applied.
+
+    FastAPI releases that include routers lazily expose them through
+    ``iter_route_contexts``; older ones copy the routes into ``app.routes``.
+    """
+    iter_route_contexts = getattr(fastapi.routing, "iter_route_contexts", None)
+    if iter_route_contexts is None:  # pragma: no cover - FastAPI before lazy router inclusion
+        yield from (route for route in app.routes if isinstance(route, APIRoute))
+        return
+    for context in iter_route_contexts(app.routes):
+        if isinstance(context.original_route, APIRoute):
+            yield context
 
 
 # -- what one operation needs ------------------------------------------------------------
@@ -230,8 +246,8 @@ def document_schema(owner: ApoJWT, app: FastAPI, schema: dict[str, Any]) -> dict
     """
     paths: dict[str, Any] = schema.get("paths") or {}
     documented = False
-    for route in app.routes:
-        if not isinstance(route, APIRoute) or not route.include_in_schema:
+    for route in _api_routes(app):
+        if not route.include_in_schema:
             continue
         guards = [g for g in _guards(route.dependant) if g._owner is owner]
         if not guards:
