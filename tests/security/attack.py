@@ -126,7 +126,9 @@ def build_app(ajwt: ApoJWT) -> FastAPI:
 
         @app.post("/refresh")
         async def refresh(response: Response, ctx: Annotated[RefreshContext, Depends(ajwt.refresh)]) -> dict[str, Any]:
-            return {"sub": ctx.sub}
+            # Rotation as apojwt 1.x code does it: create_token inside the refresh handler joins the family.
+            access, refresh_token = ajwt.create_token(sub=ctx.sub, permissions=["orders:read"])
+            return {"sub": ctx.sub, "access_token": access, "refresh_token": refresh_token}
 
     return app
 
