@@ -1,6 +1,6 @@
 """The classic decorators on FastAPI: injection, OpenAPI, apojwt 1.x semantics, order mistakes."""
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Annotated, Any, NoReturn, Optional
 
 import anyio.to_thread
@@ -212,7 +212,7 @@ def test_seed_style_parameters_keep_working() -> None:
     @ajwt.permission_required("permission")
     def legacy(
         authorization: Optional[str] = Header(None),  # noqa: UP045 - as the seed wrote it
-        token_data: Optional[dict] = Body(None),  # type: ignore[type-arg]  # noqa: UP045
+        token_data: Optional[dict] = Body(None),  # type: ignore[type-arg]  # noqa: B008, UP045
         token_subject: Optional[str] = Body(None),  # noqa: UP045
     ) -> dict[str, Any]:
         return {"sub": token_subject, "data": token_data, "scheme": (authorization or "").split(" ")[0]}
@@ -379,7 +379,7 @@ def test_dependency_overrides_apply_to_decorated_routes() -> None:
 
 
 @pytest.fixture
-def hops(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[object]]:
+def hops(monkeypatch: pytest.MonkeyPatch) -> list[object]:
     calls: list[object] = []
     original = anyio.to_thread.run_sync
 
@@ -388,7 +388,7 @@ def hops(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[object]]:
         return await original(func, *args, **kwargs)
 
     monkeypatch.setattr(anyio.to_thread, "run_sync", counting)
-    yield calls
+    return calls
 
 
 @pytest.mark.parametrize("seed_semantics", [False, True])
