@@ -111,12 +111,14 @@ class _Needs:
         self.all_of: list[str] = []
         self.any_of_groups: list[list[str]] = []
         self.fresh = False
+        self.refresh = False
 
     @classmethod
     def of(cls, guards: list[Guard]) -> _Needs:
         needs = cls(list(dict.fromkeys(g.scheme_name for g in guards)))
         for guard in guards:
             if not isinstance(guard, AccessGuard):
+                needs.refresh = True
                 continue
             needs.fresh = needs.fresh or guard.fresh
             names = list(guard.requirement.names)
@@ -221,6 +223,8 @@ def _document_operation(operation: dict[str, Any], needs: _Needs, owner: ApoJWT)
     )
     if needs.permissions:
         _add_response(operation, "403", "The token is valid but lacks a permission this operation requires.")
+    if needs.refresh and owner.refresh_csrf:
+        _add_response(operation, "403", "CSRF check failed: X-CSRF-Token must carry the CSRF cookie's value.")
     _add_scopes(operation, needs)
     extension = needs.extension(admin)
     if extension is not None:
