@@ -42,11 +42,11 @@ from .errors import (
     CSRFError,
     ExpiredTokenError,
     InvalidClaimError,
+    InvalidTokenError,
     MissingTokenError,
     RevokedTokenError,
     ServiceUnavailableError,
     TokenReuseError,
-    WrongTokenTypeError,
 )
 from .finders import Finder, cookie_token, handler_call, user_finder
 from .tokens import ACCESS, REFRESH, Claims
@@ -308,18 +308,20 @@ async def revoke_token(owner: ApoJWT, target: str | TokenContext[Any] | RefreshC
     if isinstance(target, str):
         try:
             context: TokenContext[Any] | RefreshContext = owner.decode(target)
-        except WrongTokenTypeError:
+        except ExpiredTokenError:
+            return  # an expired token is refused anyway
+        except InvalidTokenError as access_error:
             if owner.refresh_codec is None:
                 raise
             try:
                 claims = owner.refresh_codec.verify(target, REFRESH)
             except ExpiredTokenError:
                 return
+            except InvalidTokenError:
+                raise access_error from None
             jti = token_id(claims, target)
             await store_call(owner.store.revoke_token(jti, ttl=_remaining(owner, _utc(claims["exp"]))))
             return
-        except ExpiredTokenError:
-            return  # an expired token is refused anyway
         target = context
     jti = token_id(dict(target.claims), target.token)
     await store_call(owner.store.revoke_token(jti, ttl=_remaining(owner, target.exp)))
