@@ -112,6 +112,7 @@ class _Needs:
         self.any_of_groups: list[list[str]] = []
         self.fresh = False
         self.refresh = False
+        self.access = False
 
     @classmethod
     def of(cls, guards: list[Guard]) -> _Needs:
@@ -120,6 +121,7 @@ class _Needs:
             if not isinstance(guard, AccessGuard):
                 needs.refresh = True
                 continue
+            needs.access = True
             needs.fresh = needs.fresh or guard.fresh
             names = list(guard.requirement.names)
             if guard.requirement.any_of and len(names) > 1:
@@ -156,7 +158,9 @@ class _Needs:
 
     def sentence(self, admin: str | None, wildcards: bool) -> str:
         """One line for the operation's description."""
-        parts = ["a valid access token"]
+        parts = ["a valid access token"] if self.access else ["a valid refresh token (the refresh cookie)"]
+        if self.refresh and self.access:
+            parts[0] = "a valid access token and a valid refresh token"
         if self.fresh:
             parts[0] = "a fresh access token (from a login, not a refresh)"
         quoted = [("all of " if len(self.all_of) > 1 else "") + ", ".join(f"`{n}`" for n in self.all_of)]
@@ -215,10 +219,11 @@ def _add_scopes(operation: dict[str, Any], needs: _Needs) -> None:
 
 def _document_operation(operation: dict[str, Any], needs: _Needs, owner: ApoJWT) -> None:
     admin = owner.policy.admin
+    what = "access token" if not needs.refresh else "refresh token" if not needs.access else "access or refresh token"
     _add_response(
         operation,
         "401",
-        "Not authenticated: the access token is missing, malformed, badly signed, expired, "
+        f"Not authenticated: the {what} is missing, malformed, badly signed, expired, "
         "not yet valid, revoked, or meant for another issuer, audience or token type.",
     )
     if needs.permissions:

@@ -312,3 +312,20 @@ def test_schema_is_valid_openapi_3_1(schema: dict[str, Any]) -> None:
 
     assert schema["openapi"].startswith("3.1")
     OpenAPI.model_validate(schema)
+
+
+def test_refresh_operations_are_documented_as_such() -> None:
+    ajwt = ApoJWT(SECRET, iss=ISSUER, server_audience=[AUDIENCE])
+    ajwt.config_refresh(OTHER_SECRET)
+    app = FastAPI()
+    ajwt.init_app(app)
+
+    @app.post("/refresh")
+    async def refresh(ctx: Annotated[Any, Depends(ajwt.refresh)]) -> str:
+        return str(ctx.sub)
+
+    operation = op(app.openapi(), "/refresh", "post")
+    assert operation["security"] == [{ajwt.refresh_scheme_name: []}]
+    assert "refresh token" in operation["responses"]["401"]["description"]
+    assert "refresh token" in operation["description"]
+    assert "x-permissions" not in operation
