@@ -240,7 +240,22 @@ def _document_operation(operation: dict[str, Any], needs: _Needs, owner: ApoJWT)
         operation["description"] = f"{description}\n\n{line}" if description else line
 
 
-def document_schema(owner: ApoJWT, app: FastAPI, schema: dict[str, Any]) -> dict[str, Any]:
+def _password_scheme(token_url: str, scopes: list[str]) -> dict[str, Any]:
+    return {
+        "type": "oauth2",
+        "description": (
+            f"Log in with a username and password (an OAuth2 password form posted to {token_url}); "
+            "the access token it returns is then sent as a bearer token."
+        ),
+        "flows": {
+            "password": {"tokenUrl": token_url, "scopes": {name: f"The `{name}` permission." for name in scopes}}
+        },
+    }
+
+
+def document_schema(
+    owner: ApoJWT, app: FastAPI, schema: dict[str, Any], *, token_url: str | None = None
+) -> dict[str, Any]:
     """Add responses, scopes and ``x-permissions`` for ``owner``'s guards to ``schema``, in place.
 
     Idempotent: documenting the same schema twice changes nothing the second time.
@@ -249,12 +264,16 @@ def document_schema(owner: ApoJWT, app: FastAPI, schema: dict[str, Any]) -> dict
         owner: The ApoJWT instance whose guards are documented.
         app: The application the schema was generated from.
         schema: The generated OpenAPI document (``app.openapi()``).
+        token_url: The login route taking an OAuth2 password form, if any: it is
+            offered as an alternative ``oauth2`` password-flow scheme so Swagger
+            UI's "Authorize" dialog can log in with a username and password.
 
     Returns:
         The same ``schema`` object.
     """
     paths: dict[str, Any] = schema.get("paths") or {}
     documented = False
+    with_password: list[tuple[dict[str, Any], list[str]]] = []
     for route in _api_routes(app):
         if not route.include_in_schema:
             continue
@@ -270,39 +289,55 @@ def document_schema(owner: ApoJWT, app: FastAPI, schema: dict[str, Any]) -> dict
             if isinstance(operation, dict):
                 _document_operation(operation, needs, owner)
                 documented = True
-    if documented:
-        components: dict[str, Any] = schema.setdefault("components", {})
-        components.setdefault("schemas", {}).setdefault(ERROR_SCHEMA_NAME, dict(_ERROR_SCHEMA))
+                if needs.access and not needs.refresh:
+                    with_password.append((operation, needs.permissions))
+    if not documented:
+        return schema
+    components: dict[str, Any] = schema.setdefault("components", {})
+    components.setdefault("schemas", {}).setdefault(ERROR_SCHEMA_NAME, dict(_ERROR_SCHEMA))
+    if token_url and owner.token_location == "headers" and with_password:
+        name = f"{owner.scheme_name}Password"
+        scopes = list(dict.fromkeys(p for _, permissions in with_password for p in permissions))
+        components.setdefault("securitySchemes", {})[name] = _password_scheme(token_url, scopes)
+        for operation, permissions in with_password:
+            requirements: list[dict[str, list[str]]] = operation.setdefault("security", [])
+            if all(name not in r for r in requirements):
+                requirements.append({name: list(permissions)})
     return schema
 
 
-def document_app(owner: ApoJWT, app: FastAPI) -> None:
+def document_app(owner: ApoJWT, app: FastAPI, *, token_url: str | None = None) -> None:
     """Make ``app``'s OpenAPI schema document ``owner``'s protected operations.
 
     The schema is still generated lazily, on first request of ``/openapi.json``
     (or ``app.openapi()``), so routes added after this call are documented too.
-    Calling it again for the same instance is harmless; each ApoJWT instance
-    documents its own guards.
+    Calling it again for the same instance is harmless (a new ``token_url``
+    replaces the old one, none keeps it); each ApoJWT instance documents its
+    own guards.
 
     Args:
         owner: The ApoJWT instance whose guards are documented.
         app: The FastAPI application.
+        token_url: See :func:`document_schema`.
     """
     current: Callable[[], dict[str, Any]] = app.openapi
-    owners: list[ApoJWT] | None = getattr(current, _OWNERS_ATTRIBUTE, None)
-    if owners is not None:
-        if all(o is not owner for o in owners):
-            owners.append(owner)
-            app.openapi_schema = None  # regenerate with the new instance's documentation
+    registered: dict[int, tuple[ApoJWT, str | None]] | None = getattr(current, _OWNERS_ATTRIBUTE, None)
+    if registered is not None:
+        previous = registered.get(id(owner))
+        if token_url is None and previous is not None:
+            token_url = previous[1]  # init_app(app) again keeps the token_url given before
+        if previous != (owner, token_url):
+            registered[id(owner)] = (owner, token_url)
+            app.openapi_schema = None  # regenerate with the new documentation
         return
-    registered: list[ApoJWT] = [owner]
+    registered = {id(owner): (owner, token_url)}
     last: list[dict[str, Any]] = []  # the schema documented last (FastAPI caches it)
 
     def openapi() -> dict[str, Any]:
         schema = current()
         if not last or last[0] is not schema:
-            for instance in registered:
-                document_schema(instance, app, schema)
+            for instance, url in list(registered.values()):
+                document_schema(instance, app, schema, token_url=url)
             last[:] = [schema]
         return schema
 

@@ -329,3 +329,35 @@ def test_refresh_operations_are_documented_as_such() -> None:
     assert "refresh token" in operation["responses"]["401"]["description"]
     assert "refresh token" in operation["description"]
     assert "x-permissions" not in operation
+
+
+def test_token_url_offers_an_oauth2_password_login(ajwt: ApoJWT) -> None:
+    from fastapi_apojwt.openapi import document_app
+
+    app = build(ajwt, init=False)
+    document_app(ajwt, app, token_url="/auth/token")
+    document_app(ajwt, app)  # keeps the token_url
+    schema = app.openapi()
+    schemes = schema["components"]["securitySchemes"]
+    assert schemes["BearerAuth"]["scheme"] == "bearer"
+    password = schemes["BearerAuthPassword"]
+    assert password["type"] == "oauth2"
+    assert password["flows"]["password"]["tokenUrl"] == "/auth/token"
+    assert set(password["flows"]["password"]["scopes"]) == {
+        "orders:read",
+        "orders:write",
+        "orders:delete",
+        "admin",
+        "legacy:read",
+        "team:write",
+    }
+    # The bearer requirement comes first; the password login is an alternative.
+    assert op(schema, "/orders")["security"] == [
+        {"BearerAuth": ["orders:read"]},
+        {"BearerAuthPassword": ["orders:read"]},
+    ]
+    assert op(schema, "/me")["security"] == [{"BearerAuth": []}, {"BearerAuthPassword": []}]
+    assert "security" not in op(schema, "/open")
+    from fastapi.openapi.models import OpenAPI
+
+    OpenAPI.model_validate(schema)
