@@ -53,8 +53,8 @@ class TokenContext(BaseModel, Generic[DataT]):
     """Whether the token was minted by a login rather than by a refresh."""
     claims: Mapping[str, Any] = Field(repr=False)
     """Every claim of the token, as verified."""
-    token: str = Field(repr=False)
-    """The raw token. Never log it."""
+    token: str = Field(repr=False, exclude=True)
+    """The raw token. Never log it; left out of ``model_dump()`` and of responses."""
     admin: bool = False
     """Whether the token holds the configured admin permission."""
 
@@ -101,5 +101,5 @@ class RefreshContext(BaseModel):
     """The rotation family (one per login) this token belongs to."""
     claims: Mapping[str, Any] = Field(repr=False)
     """Every claim of the token, as verified."""
-    token: str = Field(repr=False)
-    """The raw refresh token. Never log it."""
+    token: str = Field(repr=False, exclude=True)
+    """The raw refresh token. Never log it; left out of ``model_dump()`` and of responses."""
