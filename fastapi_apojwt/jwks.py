@@ -39,6 +39,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
+from starlette.requests import Request
+from starlette.responses import Response
+
 from .errors import ConfigurationError, ServiceUnavailableError
 from .keys import ASYMMETRIC_ALGORITHMS, KeyMaterial, KeySet, keys_from_jwks
 
@@ -440,8 +443,6 @@ def jwks_router(
         ```
     """
     from fastapi import APIRouter
-    from starlette.requests import Request
-    from starlette.responses import Response
 
     if isinstance(max_age, bool) or not isinstance(max_age, int) or max_age < 0:
         raise ConfigurationError(f"max_age must be a whole number of seconds >= 0, got {max_age!r}.")
