@@ -44,6 +44,7 @@ from .errors import (
 )
 from .guards import AccessGuard, Guard, RefreshGuard
 from .keys import WeakSecretWarning
+from .jwks import JWKSOptions, RemoteJWKS
 from .stores import MemoryStore, TokenStore
 
 __version__ = "0.1.0"
@@ -70,11 +71,13 @@ __all__ = [
     "MemoryStore",
     "MissingTokenError",
     "RefreshContext",
+    "JWKSOptions",
     "RefreshGuard",
     "RevokedTokenError",
     "ServiceUnavailableError",
     "SigningUnavailableError",
     "TokenContext",
+    "RemoteJWKS",
     "TokenReuseError",
     "TokenStore",
     "TokenTooLargeError",
