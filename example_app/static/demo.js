@@ -137,8 +137,7 @@
       if (!(await refresh())) return null;
       response = await send();
     }
-    const detail = await describe(response);
-    log(method, path, response.status, detail);
+    log(method, path, response.status, await describe(response.clone()));
     return response;
   }
 
@@ -147,7 +146,7 @@
   async function showProfile() {
     const response = await api("GET", "/me");
     if (!response || !response.ok) return;
-    const me = await response.clone().json();
+    const me = await response.json();
     $("who").textContent = me.sub;
     $("admin-badge").hidden = !me.admin;
     const perms = $("permissions");
