@@ -144,3 +144,25 @@ def test_refresh_context_fields() -> None:
     assert "secret-token" not in repr(ctx)
     with pytest.raises(ValidationError):
         ctx.sub = "root"  # type: ignore[misc]
+
+
+def test_returning_the_context_never_echoes_the_token(ajwt: ApoJWT) -> None:
+    app = FastAPI()
+
+    @app.get("/me")
+    async def me(ctx: Annotated[TokenContext, Depends(ajwt.token_required)]) -> TokenContext:
+        return ctx
+
+    @app.get("/raw")
+    async def raw(ctx: Annotated[TokenContext, Depends(ajwt.token_required)]) -> Any:
+        return ctx
+
+    token = ajwt.create_token(sub="alice", permissions=["p"])
+    client = TestClient(app)
+    for path in ("/me", "/raw"):
+        response = client.get(path, headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 200
+        assert response.json()["sub"] == "alice"
+        assert token not in response.text
+        assert token.rsplit(".", 1)[1] not in response.text
+    assert "token" not in ajwt.decode(token).model_dump()
