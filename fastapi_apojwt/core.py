@@ -24,6 +24,7 @@ from .errors import (
 )
 from .finders import Finder, UserFunction, bearer_token, cookie_token, handler_call, user_finder, websocket_token
 from .guards import AccessGuard, RefreshGuard
+from .jwks import WELL_KNOWN_PATH, JWKSOptions, build_keys, jwks_router
 from .keys import HMAC_ALGORITHMS, KeyMaterial, KeySet
 from .openapi import bearer_scheme_model, cookie_scheme_model, document_app
 from .permissions import PermissionPolicy, check_permission_name
@@ -31,7 +32,7 @@ from .stores import MemoryStore, TokenStore
 from .tokens import ACCESS, Claims, TokenCodec
 
 if TYPE_CHECKING:
-    from fastapi import FastAPI
+    from fastapi import APIRouter, FastAPI
 
 __all__ = ["ApoJWT"]
 
@@ -50,10 +51,22 @@ def _positive(name: str, value: object) -> float:
 
 
 class KeySource(Protocol):
-    """A source of verification keys that can be refetched (e.g. a remote JWKS)."""
+    """A source of verification keys that can be refetched (e.g. a remote JWKS, see ``jwks.RemoteJWKS``)."""
+
+    async def ensure_fresh(self) -> None:
+        """Fetch keys if none are cached or the cache expired; raise ``ServiceUnavailableError`` if none."""
+        ...
 
     async def refresh_for_unknown_key(self) -> bool:
-        """Refetch keys after an unknown ``kid``; ``True`` if the key set changed."""
+        """Refetch keys after an unknown ``kid`` (rate-limited); ``True`` if the key set changed."""
+        ...
+
+    def ensure_fresh_sync(self) -> None:
+        """Blocking twin of :meth:`ensure_fresh` (for :meth:`ApoJWT.decode`)."""
+        ...
+
+    def refresh_for_unknown_key_sync(self) -> bool:
+        """Blocking twin of :meth:`refresh_for_unknown_key`."""
         ...
 
 
@@ -81,7 +94,7 @@ class ApoJWT:
     Args:
         secret: HMAC secret for HS*, or a PEM private key (or key object) for
             RS*/PS*/ES*/EdDSA. Omit it for a verify-only instance built from
-            ``public_key=`` or ``jwks=``.
+            ``public_key=``, ``jwks=`` or ``jwks_url=``.
         exp_period: Access token lifetime in seconds.
         iss: The issuer written into and required of every token.
         server_audience: Audiences this service answers to. Tokens must name
@@ -98,6 +111,17 @@ class ApoJWT:
         exception_handler: ``(code, msg, *args, **kwargs) -> NoReturn``, called on
             every HTTP authentication failure (with the handler's arguments on the
             decorator path); it must raise. If it returns, the request still fails.
+        public_key: One public key (PEM or key object) or several, to verify
+            tokens signed by their private keys.
+        previous_keys: Keys (or HMAC secrets) retired from signing that still
+            verify, as a list or as ``{kid: key}``; remove them once their tokens expired.
+        kid: The ``kid`` written into tokens (default: the key's RFC 7638 thumbprint).
+        jwks: A verify-only instance from a JWK set (a dict or its JSON text).
+        jwks_url: A verify-only instance whose keys are fetched (lazily, cached)
+            from this URL; see ``JWKSOptions``. With ``jwks=``/``jwks_url=``,
+            leave ``algorithm`` as is to use each key's own ``alg``, or pin one.
+        jwks_options: How ``jwks_url=`` is fetched and cached (``JWKSOptions``).
+        strict: Refuse weak HMAC secrets instead of warning (``WeakSecretWarning``).
         websocket_query_param: Opt-in: also read a WebSocket handshake's token
             from this query parameter (query strings end up in access logs).
         websocket_subprotocol: Opt-in: also read a WebSocket handshake's token
@@ -118,8 +142,11 @@ class ApoJWT:
         exception_handler: Callable[..., NoReturn] | None = None,
         *,
         public_key: KeyMaterial | Iterable[KeyMaterial] | None = None,
-        previous_keys: Iterable[KeyMaterial] = (),
+        previous_keys: Iterable[KeyMaterial] | Mapping[str, KeyMaterial] = (),
         kid: str | None = None,
+        jwks: Mapping[str, Any] | str | None = None,
+        jwks_url: str | None = None,
+        jwks_options: JWKSOptions | None = None,
         leeway: float = 0,
         max_token_bytes: int = 8192,
         data_model: type[BaseModel] | None = None,
@@ -172,13 +199,16 @@ class ApoJWT:
         self.policy = PermissionPolicy(admin=admin_permission, wildcards=wildcards)
         self.admin_permission = self.policy.admin
 
-        self.keys = KeySet.build(
+        self.keys, remote_keys = build_keys(
             algorithm=algorithm,
             secret=secret,
             public_keys=public_keys,
             previous_keys=previous_keys,
             kid=kid,
             strict=strict,
+            jwks=jwks,
+            jwks_url=jwks_url,
+            jwks_options=jwks_options,
         )
         self.codec = TokenCodec(
             keys=self.keys,
@@ -188,7 +218,9 @@ class ApoJWT:
             max_token_bytes=max_token_bytes,
             clock=clock,
         )
-        self._key_source: KeySource | None = None
+        self._key_source: KeySource | None = remote_keys
+        if remote_keys is not None:
+            remote_keys.on_update = self._use_keys
         self.store: TokenStore = store if store is not None else MemoryStore(clock=clock)
         self._context_class: type[TokenContext[Any]] = (
             TokenContext[data_model] if data_model is not None else TokenContext  # type: ignore[valid-type]
@@ -366,7 +398,16 @@ class ApoJWT:
         Raises:
             ApoJWTError: an ``InvalidTokenError`` subclass saying what is wrong.
         """
-        return self._access_context(token)
+        source = self._key_source
+        if source is None:
+            return self._access_context(token)
+        source.ensure_fresh_sync()  # a jwks_url= instance: a blocking fetch when needed
+        try:
+            return self._access_context(token)
+        except UnknownKeyError:
+            if not source.refresh_for_unknown_key_sync():
+                raise
+            return self._access_context(token)
 
     async def verify(self, token: str) -> TokenContext[Any]:
         """Like :meth:`decode`, and also reject revoked tokens (asks the store) and fetch unknown keys."""
@@ -375,8 +416,47 @@ class ApoJWT:
         return context
 
     def jwks(self) -> dict[str, list[dict[str, Any]]]:
-        """The public JWK set of this instance's asymmetric keys (``{"keys": [...]}``)."""
-        return self.keys.jwks()
+        """The public JWK set of this instance's asymmetric keys (``{"keys": [...]}``), each with its ``kid``.
+
+        Example:
+            ```python
+            ajwt = ApoJWT(private_key_pem, algorithm="EdDSA")
+            ajwt.jwks()  # {"keys": [{"kty": "OKP", "crv": "Ed25519", "x": "...", "kid": "...", ...}]}
+            ```
+        """
+        return self.codec.keys.jwks()
+
+    def jwks_router(
+        self, path: str = WELL_KNOWN_PATH, *, max_age: int = 300, include_in_schema: bool = False
+    ) -> APIRouter:
+        """A router serving this instance's public keys at ``GET /.well-known/jwks.json``.
+
+        Responses carry ``Cache-Control: public, max-age=<max_age>`` and an ``ETag``.
+
+        Raises:
+            ConfigurationError: this instance uses an HMAC secret, which has no public key.
+
+        Example:
+            ```python
+            app.include_router(ajwt.jwks_router())
+            ```
+        """
+        if self.codec.keys.algorithm in HMAC_ALGORITHMS:
+            raise ConfigurationError(
+                f"jwks_router(): this instance uses {self.codec.keys.algorithm}, a shared secret that must never be "
+                "published. Sign with a key pair (algorithm='RS256', 'ES256', 'EdDSA'...) to publish a JWK set."
+            )
+        return jwks_router(self.jwks, path=path, max_age=max_age, include_in_schema=include_in_schema)
+
+    @property
+    def key_source(self) -> KeySource | None:
+        """Where verification keys are refetched from (a ``RemoteJWKS`` for ``jwks_url=``), else ``None``."""
+        return self._key_source
+
+    def _use_keys(self, keys: KeySet) -> None:
+        """Swap in a new key set (a refetched JWKS); cached verifications under the old one are dropped."""
+        self.keys = keys
+        self.codec.keys = keys
 
     def init_app(self, app: FastAPI) -> None:
         """Document this instance's protected operations in ``app``'s OpenAPI schema.
@@ -409,10 +489,13 @@ class ApoJWT:
 
     async def _verified_context(self, token: str) -> TokenContext[Any]:
         """Verify an access token on the request path (signature, claims; not revocation)."""
+        source = self._key_source
+        if source is not None:
+            await source.ensure_fresh()  # lazily fetch a remote JWKS; 503 when no key is usable
         try:
             return self._access_context(token)
         except UnknownKeyError:
-            if self._key_source is None or not await self._key_source.refresh_for_unknown_key():
+            if source is None or not await source.refresh_for_unknown_key():
                 raise
             return self._access_context(token)
 
