@@ -280,22 +280,24 @@ class TokenCodec:
         if iat > now + self.leeway:  # type: ignore[operator]
             raise ImmatureTokenError("The token claims to be issued in the future.")
         nbf = claims.get("nbf")
-        if nbf is not None:
+        if nbf is not None or "nbf" in claims:  # a null nbf is a wrong type, not an absent claim
             if not _is_number(nbf):
                 raise InvalidClaimError("The token's 'nbf' claim is not a number.")
             if nbf > now + self.leeway:
                 raise ImmatureTokenError
+        if "iss" in claims and not isinstance(claims["iss"], str):
+            raise InvalidIssuerError
         self._check_issuer(claims.get("iss", None))
         self._check_audience(claims.get("aud", None), "aud" in claims)
         self._check_type(claims, expected_type)
         jti = claims.get("jti")
-        if jti is not None and (not isinstance(jti, str) or not jti):
+        if (jti is not None or "jti" in claims) and (not isinstance(jti, str) or not jti):
             raise InvalidClaimError("The token's 'jti' claim is not a string.")
         data = claims.get("data")
         if data is not None and not isinstance(data, dict):
             raise InvalidClaimError("The token's 'data' claim is not an object.")
         fresh = claims.get("fresh")
-        if fresh is not None and not isinstance(fresh, bool):
+        if (fresh is not None or "fresh" in claims) and not isinstance(fresh, bool):
             raise InvalidClaimError("The token's 'fresh' claim is not a boolean.")
 
     def _check_issuer(self, iss: object) -> None:
@@ -325,11 +327,12 @@ class TokenCodec:
     @staticmethod
     def _check_type(claims: Mapping[str, Any], expected_type: TokenType) -> None:
         token_type = claims.get("type")
-        if token_type is None:
+        if "type" not in claims:
             # apojwt 1.x tokens carry no type: tell them apart by shape.
             token_type = "access" if "perms" in claims else "refresh"
         if token_type != expected_type:
-            raise WrongTokenTypeError(f"Wrong token type: this endpoint expects a {expected_type} token.")
+            article = "an" if expected_type == ACCESS else "a"
+            raise WrongTokenTypeError(f"Wrong token type: this endpoint expects {article} {expected_type} token.")
         if expected_type == "access":
             if not isinstance(claims.get("sub"), str):
                 raise InvalidClaimError("The token's 'sub' claim is missing or not a string.")
