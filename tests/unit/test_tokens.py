@@ -422,9 +422,13 @@ def test_data_may_be_absent(ajwt: ApoJWT) -> None:
     assert ajwt.decode(forge(claims(data=None))).data == {}
 
 
-@pytest.mark.parametrize(("name", "value"), [("jti", 5), ("jti", ""), ("fresh", "yes"), ("fresh", 1)])
+@pytest.mark.parametrize(
+    ("name", "value"), [("jti", 5), ("jti", ""), ("jti", None), ("fresh", "yes"), ("fresh", 1), ("fresh", None)]
+)
 def test_optional_claims_of_the_wrong_type_rejected(ajwt: ApoJWT, name: str, value: Any) -> None:
-    assert_rejected(ajwt, forge(claims(**{name: value})), InvalidClaimError)
+    payload = claims()
+    payload[name] = value  # a JSON null stays in the payload
+    assert_rejected(ajwt, forge(payload), InvalidClaimError)
 
 
 def test_refresh_token_is_not_an_access_token(ajwt: ApoJWT) -> None:
@@ -445,3 +449,18 @@ def test_unknown_extra_claims_are_kept_not_trusted(ajwt: ApoJWT) -> None:
     ctx = ajwt.decode(forge(claims(role="admin")))
     assert ctx.claims["role"] == "admin"
     assert not ctx.admin
+
+
+def test_null_claims_are_wrong_types_not_absent_claims(clock: Clock) -> None:
+    no_issuer = ApoJWT(SECRET, server_audience=[AUDIENCE], clock=clock)
+    assert no_issuer.decode(forge(claims(iss=None))).iss == ""  # absent: fine without a configured issuer
+    raw = json.dumps(claims()).replace(f'"iss": "{ISSUER}"', '"iss": null')
+    assert '"iss": null' in raw
+    assert_rejected(no_issuer, forge(raw), InvalidIssuerError)
+    raw = json.dumps(claims(iss=None)).replace('"sub": "alice"', '"sub": "alice", "type": null')
+    assert_rejected(no_issuer, forge(raw), WrongTokenTypeError)
+
+
+def test_wrong_type_message_reads_well(ajwt: ApoJWT) -> None:
+    error = assert_rejected(ajwt, forge(claims(type="refresh")), WrongTokenTypeError)
+    assert error.detail == "Wrong token type: this endpoint expects an access token."
