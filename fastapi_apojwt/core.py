@@ -45,8 +45,9 @@ def _utc(timestamp: float) -> datetime:
 
 
 def _positive(name: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise ConfigurationError(f"{name} must be a positive number of seconds, got {value!r}.")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 1 <= value < float("inf"):
+        # Tokens carry whole seconds: a lifetime under one second would mint expired tokens.
+        raise ConfigurationError(f"{name} must be a positive number of seconds (at least 1), got {value!r}.")
     return float(value)
 
 
@@ -172,6 +173,8 @@ class ApoJWT:
             raise ConfigurationError("server_audience must be a list of non-empty strings.")
         if leeway < 0:
             raise ConfigurationError(f"leeway must be >= 0 seconds, got {leeway!r}.")
+        if isinstance(max_token_bytes, bool) or not isinstance(max_token_bytes, int) or max_token_bytes < 1:
+            raise ConfigurationError(f"max_token_bytes must be a positive integer, got {max_token_bytes!r}.")
         if token_location not in ("headers", "cookies"):
             raise ConfigurationError("token_location must be 'headers' or 'cookies'.")
         for name, fn in (("token_finder", token_finder), ("exception_handler", exception_handler)):
@@ -458,7 +461,7 @@ class ApoJWT:
         self.keys = keys
         self.codec.keys = keys
 
-    def init_app(self, app: FastAPI) -> None:
+    def init_app(self, app: FastAPI, *, token_url: str | None = None) -> None:
         """Document this instance's protected operations in ``app``'s OpenAPI schema.
 
         Each operation guarded by this instance gets its 401 response (and 403
@@ -468,16 +471,23 @@ class ApoJWT:
         built lazily, so routes added later are covered; calling this twice is
         harmless.
 
+        Args:
+            app: The FastAPI application to document.
+            token_url: Your login route taking an OAuth2 password form, if any
+                (e.g. ``"/auth/token"``): it is offered as an alternative
+                ``oauth2`` password-flow scheme, so Swagger UI's "Authorize"
+                dialog can log in with a username and password.
+
         Example:
             ```python
             app = FastAPI()
-            ajwt.init_app(app)
+            ajwt.init_app(app, token_url="/auth/token")
 
             @app.get("/orders")
             async def orders(ctx: Annotated[TokenContext, Depends(ajwt.permission("orders:read"))]): ...
             ```
         """
-        document_app(self, app)
+        document_app(self, app, token_url=token_url)
 
     # -- request-path internals ----------------------------------------------------------
 
