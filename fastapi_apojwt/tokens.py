@@ -283,7 +283,7 @@ class TokenCodec:
         if nbf is not None or "nbf" in claims:  # a null nbf is a wrong type, not an absent claim
             if not _is_number(nbf):
                 raise InvalidClaimError("The token's 'nbf' claim is not a number.")
-            if nbf > now + self.leeway:
+            if nbf > now + self.leeway:  # type: ignore[operator]
                 raise ImmatureTokenError
         if "iss" in claims and not isinstance(claims["iss"], str):
             raise InvalidIssuerError
