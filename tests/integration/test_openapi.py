@@ -335,7 +335,7 @@ def test_token_url_offers_an_oauth2_password_login(ajwt: ApoJWT) -> None:
     from fastapi_apojwt.openapi import document_app
 
     app = build(ajwt, init=False)
-    document_app(ajwt, app, token_url="/auth/token")
+    ajwt.init_app(app, token_url="/auth/token")
     document_app(ajwt, app)  # keeps the token_url
     schema = app.openapi()
     schemes = schema["components"]["securitySchemes"]

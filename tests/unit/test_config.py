@@ -55,7 +55,7 @@ def test_missing_secret() -> None:
         ApoJWT()
 
 
-@pytest.mark.parametrize("period", [0, -1, -900, 0.0, "900", None, True])
+@pytest.mark.parametrize("period", [0, -1, -900, 0.0, 0.5, float("inf"), float("nan"), "900", None, True])
 def test_exp_period_must_be_positive(period: Any) -> None:
     with pytest.raises(ConfigurationError, match="exp_period must be a positive number of seconds"):
         ApoJWT(SECRET, exp_period=period)
@@ -177,3 +177,9 @@ def test_a_good_configuration_raises_nothing() -> None:
         ajwt = ApoJWT(SECRET, exp_period=60, iss="i", server_audience=["a"], admin_permission="admin")
         ajwt.config_refresh(REFRESH_SECRET)
     assert ajwt.exp_period == 60
+
+
+@pytest.mark.parametrize("size", [0, -1, "8192", 8192.0, True, None])
+def test_max_token_bytes_must_be_a_positive_integer(size: Any) -> None:
+    with pytest.raises(ConfigurationError, match="max_token_bytes must be a positive integer"):
+        ApoJWT(SECRET, max_token_bytes=size)
