@@ -240,6 +240,11 @@ def _document_operation(operation: dict[str, Any], needs: _Needs, owner: ApoJWT)
         operation["description"] = f"{description}\n\n{line}" if description else line
 
 
+def _password_scheme_name(scheme_name: str) -> str:
+    """``OAuth2Password`` for the default bearer scheme, suffixed for other instances."""
+    return "OAuth2Password" if scheme_name == "BearerAuth" else f"OAuth2Password_{scheme_name}"
+
+
 def _password_scheme(token_url: str, scopes: list[str]) -> dict[str, Any]:
     return {
         "type": "oauth2",
@@ -296,7 +301,7 @@ def document_schema(
     components: dict[str, Any] = schema.setdefault("components", {})
     components.setdefault("schemas", {}).setdefault(ERROR_SCHEMA_NAME, dict(_ERROR_SCHEMA))
     if token_url and owner.token_location == "headers" and with_password:
-        name = f"{owner.scheme_name}Password"
+        name = _password_scheme_name(owner.scheme_name)
         scopes = list(dict.fromkeys(p for _, permissions in with_password for p in permissions))
         components.setdefault("securitySchemes", {})[name] = _password_scheme(token_url, scopes)
         for operation, permissions in with_password:

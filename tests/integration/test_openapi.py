@@ -340,7 +340,7 @@ def test_token_url_offers_an_oauth2_password_login(ajwt: ApoJWT) -> None:
     schema = app.openapi()
     schemes = schema["components"]["securitySchemes"]
     assert schemes["BearerAuth"]["scheme"] == "bearer"
-    password = schemes["BearerAuthPassword"]
+    password = schemes["OAuth2Password"]
     assert password["type"] == "oauth2"
     assert password["flows"]["password"]["tokenUrl"] == "/auth/token"
     assert set(password["flows"]["password"]["scopes"]) == {
@@ -354,9 +354,9 @@ def test_token_url_offers_an_oauth2_password_login(ajwt: ApoJWT) -> None:
     # The bearer requirement comes first; the password login is an alternative.
     assert op(schema, "/orders")["security"] == [
         {"BearerAuth": ["orders:read"]},
-        {"BearerAuthPassword": ["orders:read"]},
+        {"OAuth2Password": ["orders:read"]},
     ]
-    assert op(schema, "/me")["security"] == [{"BearerAuth": []}, {"BearerAuthPassword": []}]
+    assert op(schema, "/me")["security"] == [{"BearerAuth": []}, {"OAuth2Password": []}]
     assert "security" not in op(schema, "/open")
     from fastapi.openapi.models import OpenAPI
 
