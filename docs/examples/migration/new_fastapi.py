@@ -4,13 +4,16 @@ from fastapi import Depends, FastAPI, Response
 
 from fastapi_apojwt import ApoJWT, RefreshContext, TokenContext
 
+# --8<-- [start:construct]
 # No token_finder, no exception_handler, no async_framework: the "fastapi" template does it.
 ajwt = ApoJWT("change-me-to-a-random-secret-of-32-bytes-or-more", iss="issuer")
 ajwt.config_refresh("change-me-to-another-random-secret-of-32-bytes")
+# --8<-- [end:construct]
 
 app = FastAPI()
 
 
+# --8<-- [start:token_required]
 # The classic decorator, without Header()/Body() parameters...
 @app.get("/some/endpoint")
 @ajwt.token_required
@@ -18,12 +21,20 @@ def some_endpoint(token_data: dict[str, Any], token_subject: str) -> dict[str, A
     return {"token_subject": token_subject, "token_data": token_data}
 
 
+# --8<-- [end:token_required]
+
+
+# --8<-- [start:permission]
 # ...or a dependency, which is what the rest of the docs use.
 @app.get("/permission/endpoint")
 async def permission_endpoint(ctx: TokenContext = Depends(ajwt.permission("permission"))) -> dict[str, Any]:
     return {"ok": True, "sub": ctx.sub}
 
 
+# --8<-- [end:permission]
+
+
+# --8<-- [start:refresh]
 def get_user_permissions(user_id: str) -> list[str]:
     return ["permission"]
 
@@ -36,3 +47,6 @@ async def refresh(response: Response, ctx: RefreshContext = Depends(ajwt.refresh
     )
     ajwt.set_refresh_cookies(response, refresh_token)  # HttpOnly refresh cookie + CSRF cookie
     return {"access_token": access_token}
+
+
+# --8<-- [end:refresh]
