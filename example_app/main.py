@@ -30,7 +30,9 @@ ajwt = ApoJWT(
 
 app = FastAPI(title="fastapi-apojwt example", docs_url=None, redoc_url=None)  # offline docs: see web.py
 web.install(app)  # the demo page at /, Swagger UI at /docs and ReDoc at /redoc, no CDN
-ajwt.init_app(app)  # documents 401/403 and the permissions of every protected operation
+# Documents 401/403 and the permissions of every protected operation; Swagger UI's
+# "Authorize" dialog can log in with a username and password through /auth/token.
+ajwt.init_app(app, token_url="/auth/token")
 
 
 class Credentials(BaseModel):
