@@ -69,8 +69,10 @@ class TokenContext(BaseModel, Generic[DataT]):
             if ctx.has_permission("orders:write"): ...
             ```
         """
-        if self._policy is not None:
-            return bool(self._policy.grants(self._held, permission))
+        private = self.__pydantic_private__ or {}  # not `self._policy`: pydantic's __getattr__ is slow
+        policy = private.get("_policy")
+        if policy is not None:
+            return bool(policy.grants(private["_held"], permission))
         return self.admin or permission in self.permissions
 
 

@@ -7,16 +7,16 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Literal, NoReturn, Protocol
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from starlette.exceptions import WebSocketException
 from starlette.requests import HTTPConnection
 from starlette.status import WS_1008_POLICY_VIOLATION
 
+from ._cache import TokenCache, VerifiedToken
 from .context import RefreshContext, TokenContext
 from .errors import (
     ApoJWTError,
     ConfigurationError,
-    InvalidClaimError,
     MissingTokenError,
     RevokedTokenError,
     ServiceUnavailableError,
@@ -127,6 +127,10 @@ class ApoJWT:
             from this query parameter (query strings end up in access logs).
         websocket_subprotocol: Opt-in: also read a WebSocket handshake's token
             from ``Sec-WebSocket-Protocol: <this marker>, <token>`` (browsers).
+        cache_size: How many verified access tokens to remember (an LRU keyed by
+            the exact token string; ``0`` turns the cache off). Expiry and
+            not-before are rechecked on every hit and revocation is asked of the
+            store on every request; see the Performance page of the docs.
     """
 
     def __init__(
@@ -160,6 +164,7 @@ class ApoJWT:
         clock: Callable[[], float] = time.time,
         websocket_query_param: str | None = None,
         websocket_subprotocol: str | None = None,
+        cache_size: int = 4096,
     ) -> None:
         """Check every setting and prepare keys, codec, store and guards."""
         if template not in _TEMPLATES:
@@ -225,6 +230,9 @@ class ApoJWT:
         if remote_keys is not None:
             remote_keys.on_update = self._use_keys
         self.store: TokenStore = store if store is not None else MemoryStore(clock=clock)
+        if isinstance(cache_size, bool) or not isinstance(cache_size, int) or cache_size < 0:
+            raise ConfigurationError(f"cache_size must be an integer >= 0 (0 turns the cache off), got {cache_size!r}.")
+        self._token_cache: TokenCache | None = TokenCache(cache_size) if cache_size else None
         self._context_class: type[TokenContext[Any]] = (
             TokenContext[data_model] if data_model is not None else TokenContext  # type: ignore[valid-type]
         )
@@ -510,40 +518,43 @@ class ApoJWT:
             return self._access_context(token)
 
     def _access_context(self, token: str) -> TokenContext[Any]:
-        """Verify synchronously with the keys at hand and build the context."""
-        claims = self.codec.verify(token, ACCESS)
-        return self._build_context(token, claims)
+        """Verify synchronously with the keys at hand, or find the token in the cache; build the context."""
+        cache = self._token_cache
+        if cache is None or type(token) is not str:
+            return self._build_context(token, self.codec.verify(token, ACCESS))
+        codec = self.codec
+        entry = cache.get(token)
+        if entry is not None:
+            if entry.keys is codec.keys and entry.valid_at(codec.clock(), codec.leeway):
+                return entry.context(token)
+            cache.discard(token)  # out of its time window or keys changed: verify from scratch
+        entry = self._verified_token(codec.verify(token, ACCESS))
+        context = entry.context(token)  # raises (and nothing is cached) if data misfits data_model
+        cache.put(token, entry)
+        return context
+
+    def _verified_token(self, claims: Claims) -> VerifiedToken:
+        return VerifiedToken(
+            claims, keys=self.codec.keys, cls=self._context_class, policy=self.policy, data_model=self.data_model
+        )
 
     def _build_context(self, token: str, claims: Claims) -> TokenContext[Any]:
-        perms: list[str] = claims["perms"]
-        held = frozenset(perms)
-        raw_data = claims.get("data") or {}
-        data: Any = raw_data
-        if self.data_model is not None:
-            try:
-                data = self.data_model.model_validate(raw_data)
-            except ValidationError:
-                raise InvalidClaimError("The token's 'data' claim does not match the expected shape.") from None
-        aud = claims.get("aud")
-        nbf = claims.get("nbf")
-        context = self._context_class.model_construct(
-            sub=claims["sub"],
-            permissions=tuple(perms),
-            data=data,
-            iss=claims.get("iss", ""),
-            aud=(aud,) if isinstance(aud, str) else tuple(aud or ()),
-            iat=_utc(claims["iat"]),
-            nbf=None if nbf is None else _utc(nbf),
-            exp=_utc(claims["exp"]),
-            jti=claims.get("jti"),
-            fresh=claims.get("fresh") is True,
-            claims=claims,
-            token=token,
-            admin=self.policy.is_admin(held),
-        )
-        context._held = held
-        context._policy = self.policy
-        return context
+        """The context of verified ``claims`` (which it keeps private: the context gets copies)."""
+        return self._verified_token(claims).context(token)
+
+    def clear_token_cache(self) -> None:
+        """Forget every cached verification (e.g. after changing keys by hand).
+
+        Replacing ``ajwt.codec.keys`` already invalidates older entries; revocation
+        never needs this, as it is checked on every request.
+
+        Example:
+            ```python
+            ajwt.clear_token_cache()
+            ```
+        """
+        if self._token_cache is not None:
+            self._token_cache.clear()
 
     async def _check_not_revoked(self, context: TokenContext[Any]) -> None:
         try:

@@ -113,7 +113,10 @@ class AccessGuard(Guard):
         try:
             context = await owner._verified_context(owner._find_access_token(connection))
             await owner._check_not_revoked(context)
-            if self.requirement.names and not (context.admin or self.requirement.satisfied_by(context._held)):
+            # The private dict directly: pydantic's __getattr__ for `context._held` costs microseconds.
+            if self.requirement.names and not (
+                context.admin or self.requirement.satisfied_by(context.__pydantic_private__["_held"])  # type: ignore[index]
+            ):
                 raise InsufficientPermissionError(scope=self.requirement.names)
             if self.fresh and not context.fresh:
                 raise FreshTokenRequiredError
