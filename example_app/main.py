@@ -9,23 +9,46 @@ from __future__ import annotations
 import hmac
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, HTTPException, status
+from fastapi import Depends, FastAPI, HTTPException, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
-from fastapi_apojwt import ApoJWT, TokenContext
+from fastapi_apojwt import ApoJWT, CookieSettings, RefreshContext, TokenContext
+from fastapi_apojwt.stores import MemoryStore, TokenStore
 
 from . import web
+from .keys import is_hmac, previous_keys, signing_key
 from .settings import ADMIN_PERMISSION, USERS, Settings
 
 settings = Settings()
 
+
+def token_store() -> TokenStore:
+    """Token state in Redis when APOJWT_REDIS_URL is set (several instances), else in memory."""
+    if settings.redis_url:
+        from fastapi_apojwt.stores.redis import RedisStore
+
+        return RedisStore.from_url(settings.redis_url)
+    return MemoryStore()
+
+
 ajwt = ApoJWT(
-    settings.secret,
+    signing_key(settings),  # APOJWT_SECRET (HS256), or a private key: APOJWT_ALGORITHM + APOJWT_PRIVATE_KEY_FILE
+    algorithm=settings.algorithm,
+    previous_keys=previous_keys(settings),
     exp_period=settings.access_lifetime,
     iss=settings.issuer,
     server_audience=[settings.audience],
     admin_permission=ADMIN_PERMISSION,
+    store=token_store(),
+)
+# Refresh tokens live in an HttpOnly cookie sent only to /auth; the JS-readable
+# csrf_refresh_token cookie must come back in X-CSRF-Token (APOJWT_CSRF=0 turns that off).
+ajwt.config_refresh(
+    settings.refresh_secret,
+    refresh_exp_period=settings.refresh_lifetime,
+    cookie=CookieSettings(secure=settings.secure_cookies, samesite="strict", path="/auth"),
+    csrf=settings.csrf,
 )
 
 app = FastAPI(title="fastapi-apojwt example", docs_url=None, redoc_url=None)  # offline docs: see web.py
@@ -33,6 +56,9 @@ web.install(app)  # the demo page at /, Swagger UI at /docs and ReDoc at /redoc,
 # Documents 401/403 and the permissions of every protected operation; Swagger UI's
 # "Authorize" dialog can log in with a username and password through /auth/token.
 ajwt.init_app(app, token_url="/auth/token")
+if not is_hmac(settings):
+    # Other services verify our tokens with these public keys: ApoJWT(jwks_url=".../.well-known/jwks.json").
+    app.include_router(ajwt.jwks_router())
 
 
 class Credentials(BaseModel):
@@ -69,23 +95,51 @@ def authenticate_user(username: str, password: str) -> list[str]:
     return user[1]
 
 
-def issue(username: str, permissions: list[str]) -> TokenResponse:
-    """Mint an access token for a user."""
-    token = ajwt.create_token(sub=username, permissions=permissions, data={"username": username})
-    access = token[0] if isinstance(token, tuple) else token
+def issue(username: str, permissions: list[str], response: Response) -> TokenResponse:
+    """Log a user in: a fresh access token in the body, a new refresh family in the cookies."""
+    access, refresh_token = ajwt.create_token(
+        sub=username, permissions=permissions, data={"username": username}, refresh_data={"username": username}
+    )
+    ajwt.set_refresh_cookies(response, refresh_token)
     return TokenResponse(access_token=access, expires_in=int(ajwt.exp_period))
 
 
 @app.post("/auth/login", response_model=TokenResponse, tags=["auth"])
-async def login(credentials: Credentials) -> TokenResponse:
-    """Log in with JSON credentials."""
-    return issue(credentials.username, authenticate_user(credentials.username, credentials.password))
+async def login(credentials: Credentials, response: Response) -> TokenResponse:
+    """Log in with JSON credentials; sets the refresh and CSRF cookies."""
+    return issue(credentials.username, authenticate_user(credentials.username, credentials.password), response)
 
 
 @app.post("/auth/token", response_model=TokenResponse, tags=["auth"])
-async def token(form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> TokenResponse:
+async def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], response: Response) -> TokenResponse:
     """Log in with an OAuth2 password form (used by Swagger UI's Authorize button)."""
-    return issue(form.username, authenticate_user(form.username, form.password))
+    return issue(form.username, authenticate_user(form.username, form.password), response)
+
+
+@app.post("/auth/refresh", response_model=TokenResponse, tags=["auth"])
+async def refresh(response: Response, ctx: Annotated[RefreshContext, Depends(ajwt.refresh)]) -> TokenResponse:
+    """Rotate: the refresh cookie is used up, a new pair is issued in the same session.
+
+    Send the ``csrf_refresh_token`` cookie's value in ``X-CSRF-Token``. Replaying
+    a used refresh token revokes the whole session.
+    """
+    user = USERS.get(ctx.sub)
+    if user is None:  # the account is gone: end the session
+        await ajwt.revoke_family(ctx)
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Unknown user.")
+    access, refresh_token = ajwt.rotate(ctx, permissions=user[1], data={"username": ctx.sub})
+    ajwt.set_refresh_cookies(response, refresh_token)
+    return TokenResponse(access_token=access, expires_in=int(ajwt.exp_period))
+
+
+@app.post("/auth/logout", tags=["auth"])
+async def logout(
+    response: Response, ctx: Annotated[RefreshContext, Depends(ajwt.refresh_token_required)]
+) -> dict[str, str]:
+    """Revoke the session (its refresh and access tokens) and clear the cookies."""
+    await ajwt.revoke_family(ctx)
+    ajwt.unset_refresh_cookies(response)
+    return {"detail": "Logged out."}
 
 
 @app.get("/me", tags=["profile"])

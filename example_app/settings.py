@@ -20,7 +20,17 @@ class Settings:
     audience: str = field(default_factory=lambda: os.environ.get("APOJWT_AUDIENCE", "http://127.0.0.1:8000"))
     access_lifetime: int = field(default_factory=lambda: int(os.environ.get("APOJWT_ACCESS_LIFETIME", "900")))
     refresh_lifetime: int = field(default_factory=lambda: int(os.environ.get("APOJWT_REFRESH_LIFETIME", "86400")))
-    secure_cookies: bool = field(default_factory=lambda: os.environ.get("APOJWT_SECURE_COOKIES", "0") == "1")
+    # Secure cookies by default: browsers accept them from http://127.0.0.1 and http://localhost too.
+    # APOJWT_SECURE_COOKIES=0 for plain-HTTP clients that withhold Secure cookies (curl, httpx).
+    secure_cookies: bool = field(default_factory=lambda: os.environ.get("APOJWT_SECURE_COOKIES", "1") != "0")
+    # The CSRF double submit for the refresh cookie; APOJWT_CSRF=0 turns it off.
+    csrf: bool = field(default_factory=lambda: os.environ.get("APOJWT_CSRF", "1") != "0")
+    # Signing: HS256 with APOJWT_SECRET by default; or a key pair (see example_app/keys.py).
+    algorithm: str = field(default_factory=lambda: os.environ.get("APOJWT_ALGORITHM") or "HS256")
+    private_key_file: str | None = field(default_factory=lambda: os.environ.get("APOJWT_PRIVATE_KEY_FILE") or None)
+    previous_key_files: tuple[str, ...] = field(
+        default_factory=lambda: tuple(p for p in os.environ.get("APOJWT_PREVIOUS_KEY_FILES", "").split(os.pathsep) if p)
+    )
 
 
 ADMIN_PERMISSION = "admin"

@@ -16,6 +16,7 @@ Example:
 """
 
 from .context import RefreshContext, TokenContext
+from .cookies import CookieSettings
 from .core import ApoJWT
 from .errors import (
     ApoJWTError,
@@ -43,8 +44,9 @@ from .errors import (
     WrongTokenTypeError,
 )
 from .guards import AccessGuard, Guard, RefreshGuard
-from .keys import WeakSecretWarning
 from .jwks import JWKSOptions, RemoteJWKS
+from .keys import WeakSecretWarning
+from .refresh import ImplicitRefreshMiddleware
 from .stores import MemoryStore, TokenStore
 
 __version__ = "0.1.0"
@@ -55,10 +57,12 @@ __all__ = [
     "ApoJWTError",
     "CSRFError",
     "ConfigurationError",
+    "CookieSettings",
     "ExpiredTokenError",
     "FreshTokenRequiredError",
     "Guard",
     "ImmatureTokenError",
+    "ImplicitRefreshMiddleware",
     "InsufficientPermissionError",
     "InvalidAlgorithmError",
     "InvalidAudienceError",
@@ -67,17 +71,17 @@ __all__ = [
     "InvalidRequestError",
     "InvalidSignatureError",
     "InvalidTokenError",
+    "JWKSOptions",
     "MalformedTokenError",
     "MemoryStore",
     "MissingTokenError",
     "RefreshContext",
-    "JWKSOptions",
     "RefreshGuard",
+    "RemoteJWKS",
     "RevokedTokenError",
     "ServiceUnavailableError",
     "SigningUnavailableError",
     "TokenContext",
-    "RemoteJWKS",
     "TokenReuseError",
     "TokenStore",
     "TokenTooLargeError",

@@ -10,13 +10,17 @@ from typing import TYPE_CHECKING, Any, Literal, NoReturn, Protocol
 from pydantic import BaseModel
 from starlette.exceptions import WebSocketException
 from starlette.requests import HTTPConnection
+from starlette.responses import Response
 from starlette.status import WS_1008_POLICY_VIOLATION
 
+from . import refresh as _refresh
 from ._cache import TokenCache, VerifiedToken
 from .context import RefreshContext, TokenContext
+from .cookies import CookieSettings, check_cookie_name, check_header_name, clear_token_cookies, set_token_cookies
 from .errors import (
     ApoJWTError,
     ConfigurationError,
+    InvalidClaimError,
     MissingTokenError,
     RevokedTokenError,
     ServiceUnavailableError,
@@ -29,7 +33,7 @@ from .keys import HMAC_ALGORITHMS, KeyMaterial, KeySet
 from .openapi import bearer_scheme_model, cookie_scheme_model, document_app
 from .permissions import PermissionPolicy, check_permission_name
 from .stores import MemoryStore, TokenStore
-from .tokens import ACCESS, Claims, TokenCodec
+from .tokens import ACCESS, Claims, TokenCodec, new_jti
 
 if TYPE_CHECKING:
     from fastapi import APIRouter, FastAPI
@@ -202,7 +206,12 @@ class ApoJWT:
         self.strict = strict
         self.scheme_name = scheme_name
         self.token_location = token_location
-        self.access_cookie_name = access_cookie_name
+        self.access_cookie_name = check_cookie_name("access_cookie_name", access_cookie_name)
+        self.access_cookie = CookieSettings(path="/", samesite="lax")
+        self.access_csrf = True
+        self.access_csrf_cookie_name = "csrf_access_token"
+        self.csrf_header_name = "X-CSRF-Token"
+        self._access_csrf_secret: bytes | None = None
         self.clock = clock
         self.policy = PermissionPolicy(admin=admin_permission, wildcards=wildcards)
         self.admin_permission = self.policy.admin
@@ -254,6 +263,11 @@ class ApoJWT:
         self.refresh_exp_period = 0.0
         self.refresh_finder: Callable[..., str] | None = None
         self.refresh_cookie_name = "refresh_token"
+        self.refresh_cookie = CookieSettings()
+        self.refresh_csrf = True
+        self.refresh_csrf_cookie_name = "csrf_refresh_token"
+        self._refresh_csrf_key = b""
+        self._refresh_finder_adapter: Finder | None = None
         self.refresh_scheme_name = "RefreshCookie"
         self._refresh_scheme_model = cookie_scheme_model(self.refresh_cookie_name)
 
@@ -263,6 +277,7 @@ class ApoJWT:
         """Guard: any valid access token. A dependency and a decorator."""
         self._permission_guards: dict[tuple[frozenset[str], bool, bool], AccessGuard] = {}
         self._refresh_guard = RefreshGuard(self)
+        self._refresh_check_guard = RefreshGuard(self, name="refresh_token_required", retire=False)
         self._fresh_guard = AccessGuard(
             self, requirement=self.policy.requirement((), any_of=False), fresh=True, name="fresh_token_required"
         )
@@ -315,6 +330,27 @@ class ApoJWT:
             )
         return self._refresh_guard
 
+    @property
+    def refresh_token_required(self) -> RefreshGuard:
+        """Guard: a valid, unrevoked refresh token (CSRF-checked) that is *not* used up.
+
+        For routes that act on the session without rotating it, such as logout.
+
+        Example:
+            ```python
+            @app.post("/auth/logout")
+            async def logout(response: Response, ctx: Annotated[RefreshContext, Depends(ajwt.refresh_token_required)]):
+                await ajwt.revoke_family(ctx)
+                ajwt.unset_refresh_cookies(response)
+            ```
+        """
+        if self.refresh_codec is None:
+            raise ConfigurationError(
+                "ajwt.refresh_token_required is used but refresh tokens are not configured: "
+                "call ajwt.config_refresh(refresh_secret) before declaring the route."
+            )
+        return self._refresh_check_guard
+
     # -- configuration ---------------------------------------------------------------
 
     def config_refresh(
@@ -324,6 +360,10 @@ class ApoJWT:
         refresh_finder: Callable[..., str] | None = None,
         *,
         cookie_name: str = "refresh_token",
+        cookie: CookieSettings | None = None,
+        csrf: bool = True,
+        csrf_cookie_name: str = "csrf_refresh_token",
+        csrf_header_name: str = "X-CSRF-Token",
     ) -> None:
         """Enable refresh tokens, signed with their own secret.
 
@@ -332,6 +372,21 @@ class ApoJWT:
             ajwt.config_refresh("another-32-byte-or-longer-secret!!", refresh_exp_period=86400)
             access, refresh = ajwt.create_token(sub="alice")
             ```
+
+        Args:
+            refresh_secret: The HMAC secret of refresh tokens; it must differ from the access secret.
+            refresh_exp_period: Refresh token lifetime in seconds.
+            refresh_finder: ``(*args, **kwargs) -> str`` returning the refresh
+                token, replacing the cookie. Parameters named ``request`` get the
+                request, ``Cookie()``/``Header()`` defaults (or any other name) get
+                that cookie or header.
+            cookie_name: The HTTP-only cookie carrying the refresh token.
+            cookie: Attributes of the refresh cookie (default: ``Secure``,
+                ``SameSite=Strict``, ``Path=/auth``, ``Max-Age`` = the token lifetime).
+            csrf: Require the double-submit CSRF check when the refresh token
+                comes from a cookie (default on).
+            csrf_cookie_name: The JS-readable cookie holding the CSRF value.
+            csrf_header_name: The header the CSRF value must come back in.
         """
         refresh_algorithm = self.algorithm if self.algorithm in HMAC_ALGORITHMS else "HS256"
         if isinstance(refresh_secret, (str, bytes)) and self.algorithm in HMAC_ALGORITHMS:
@@ -344,6 +399,13 @@ class ApoJWT:
                 )
         if refresh_finder is not None and not callable(refresh_finder):
             raise ConfigurationError("refresh_finder must be callable.")
+        if cookie is not None and not isinstance(cookie, CookieSettings):
+            raise ConfigurationError("cookie must be a CookieSettings.")
+        check_cookie_name("cookie_name", cookie_name)
+        check_cookie_name("csrf_cookie_name", csrf_cookie_name)
+        check_header_name("csrf_header_name", csrf_header_name)
+        if csrf_cookie_name == cookie_name:
+            raise ConfigurationError("csrf_cookie_name must differ from cookie_name.")
         keys = KeySet.build(
             algorithm=refresh_algorithm, secret=refresh_secret, strict=self.strict, what="refresh secret"
         )
@@ -358,7 +420,74 @@ class ApoJWT:
         self.refresh_exp_period = _positive("refresh_exp_period", refresh_exp_period)
         self.refresh_finder = refresh_finder
         self.refresh_cookie_name = cookie_name
+        self.refresh_cookie = cookie if cookie is not None else CookieSettings()
+        self.refresh_csrf = bool(csrf)
+        self.refresh_csrf_cookie_name = csrf_cookie_name
+        self.csrf_header_name = csrf_header_name
+        signing_key = keys.signing.key if keys.signing is not None else b""
+        self._refresh_csrf_key = _refresh.derive_csrf_key(
+            signing_key if isinstance(signing_key, bytes) else str(signing_key).encode(), "refresh"
+        )
+        self._refresh_finder_adapter = _refresh.adapt_finder(refresh_finder) if refresh_finder is not None else None
         self._refresh_scheme_model = cookie_scheme_model(cookie_name, "The HTTP-only refresh cookie.")
+
+    def config_access_cookies(
+        self,
+        *,
+        cookie: CookieSettings | None = None,
+        csrf: bool = True,
+        csrf_cookie_name: str = "csrf_access_token",
+        csrf_secret: str | bytes | None = None,
+    ) -> None:
+        """Set how access tokens travel in cookies (for ``ApoJWT(token_location="cookies")``).
+
+        With ``token_location="cookies"`` the access token is read from the
+        HTTP-only ``access_token`` cookie, and unsafe requests (POST, PUT, PATCH,
+        DELETE) must echo the ``csrf_access_token`` cookie in the ``X-CSRF-Token``
+        header. Without calling this method the defaults apply.
+
+        Example:
+            ```python
+            ajwt = ApoJWT(secret, token_location="cookies")
+            ajwt.config_access_cookies(cookie=CookieSettings(path="/", samesite="lax"))
+            ```
+
+        Args:
+            cookie: Attributes of the access cookie (default: ``Secure``,
+                ``SameSite=Lax``, ``Path=/``, ``Max-Age`` = the token lifetime).
+            csrf: Require the double-submit CSRF check on unsafe methods (default on).
+            csrf_cookie_name: The JS-readable cookie holding the CSRF value.
+            csrf_secret: The key CSRF values are derived from. Only needed when
+                access tokens use an asymmetric algorithm and refresh tokens are
+                not configured (otherwise a token secret is used).
+        """
+        if cookie is not None and not isinstance(cookie, CookieSettings):
+            raise ConfigurationError("cookie must be a CookieSettings.")
+        check_cookie_name("csrf_cookie_name", csrf_cookie_name)
+        if csrf_cookie_name == self.access_cookie_name:
+            raise ConfigurationError("csrf_cookie_name must differ from the access cookie name.")
+        if csrf_secret is not None:
+            raw = csrf_secret.encode() if isinstance(csrf_secret, str) else csrf_secret
+            if not isinstance(raw, bytes) or len(raw) < 32:
+                raise ConfigurationError("csrf_secret must be at least 32 bytes.")
+            self._access_csrf_secret = raw
+        self.access_cookie = cookie if cookie is not None else CookieSettings(path="/", samesite="lax")
+        self.access_csrf = bool(csrf)
+        self.access_csrf_cookie_name = csrf_cookie_name
+
+    def _access_csrf_key(self) -> bytes:
+        """The key access-cookie CSRF values derive from (the same on every instance)."""
+        if self._access_csrf_secret is not None:
+            secret = self._access_csrf_secret
+        elif self.keys.signing is not None and isinstance(self.keys.signing.key, bytes):
+            secret = self.keys.signing.key
+        elif self.refresh_codec is not None and self.refresh_codec.keys.signing is not None:
+            secret = self.refresh_codec.keys.signing.key
+        else:
+            raise ConfigurationError(
+                "CSRF for access cookies needs a secret: pass csrf_secret to config_access_cookies()."
+            )
+        return _refresh.derive_csrf_key(secret, "access")
 
     # -- minting and decoding ----------------------------------------------------------
 
@@ -369,16 +498,38 @@ class ApoJWT:
         data: Mapping[str, Any] | BaseModel | None = None,
         refresh_data: Mapping[str, Any] | None = None,
         *,
-        fresh: bool = True,
+        fresh: bool | None = None,
         family: str | None = None,
     ) -> Any:
         """Mint an access token, or ``(access, refresh)`` once refresh is configured.
+
+        A login starts a new refresh family and mints fresh tokens. Called while
+        ``ajwt.refresh`` handles a request for the same subject, the new tokens
+        join the family of the refresh token just used and are not fresh
+        (:meth:`rotate` says so explicitly).
 
         Example:
             ```python
             token = ajwt.create_token(sub="alice", permissions=["orders:read"], data={"team": "a"})
             ```
+
+        Args:
+            sub: The subject (who the token is for).
+            permissions: The permissions granted (the ``perms`` claim).
+            data: Application data for the access token (``data`` claim).
+            refresh_data: Application data for the refresh token.
+            fresh: Mark the access token fresh; by default ``True``, except
+                while handling a refresh.
+            family: The refresh family to join; by default a new one, except
+                while handling a refresh of the same subject.
         """
+        rotation = _refresh.current_rotation()
+        if rotation is not None:
+            if fresh is None:
+                fresh = False
+            if family is None and rotation.sub == str(sub):
+                family = rotation.family
+        fresh = True if fresh is None else bool(fresh)
         if isinstance(permissions, str):
             raise TypeError("permissions must be a list of strings, not a single string.")
         perms = list(permissions)
@@ -387,11 +538,174 @@ class ApoJWT:
         payload_data: Any = data.model_dump(mode="json") if isinstance(data, BaseModel) else dict(data or {})
         claims = self.codec.base_claims(self.exp_period)
         claims.update(sub=str(sub), perms=perms, data=payload_data, type=ACCESS, fresh=fresh)
-        access = self.codec.encode(claims)
         if self.refresh_codec is None:
-            return access
+            return self.codec.encode(claims)
+        family = family or new_jti()
+        claims["fam"] = family  # so revoking the family (logout, replay) also stops its access tokens
+        access = self.codec.encode(claims)
         refresh = self._mint_refresh(str(sub), dict(refresh_data or {}), family=family, issued_at=claims["iat"])
         return access, refresh
+
+    def rotate(
+        self,
+        context: RefreshContext,
+        permissions: Iterable[str] = (),
+        data: Mapping[str, Any] | BaseModel | None = None,
+        refresh_data: Mapping[str, Any] | None = None,
+    ) -> tuple[str, str]:
+        """Mint the next ``(access, refresh)`` pair of a refresh family.
+
+        The access token is not fresh; the refresh token joins the family of
+        ``context`` and carries its ``refresh_data`` unless you pass new data.
+
+        Example:
+            ```python
+            @app.post("/auth/refresh")
+            async def refresh(response: Response, ctx: Annotated[RefreshContext, Depends(ajwt.refresh)]):
+                access, refresh = ajwt.rotate(ctx, permissions=permissions_of(ctx.sub))
+                ajwt.set_refresh_cookies(response, refresh)
+                return {"access_token": access}
+            ```
+        """
+        if self.refresh_codec is None:
+            raise ConfigurationError("Refresh tokens are not configured: call config_refresh() first.")
+        pair: tuple[str, str] = self.create_token(
+            sub=context.sub,
+            permissions=permissions,
+            data=data,
+            refresh_data=context.data if refresh_data is None else refresh_data,
+            fresh=False,
+            family=context.family,
+        )
+        return pair
+
+    # -- cookies -------------------------------------------------------------------------
+
+    def csrf_token(self, token: str) -> str:
+        """The CSRF value bound to a refresh token (or to an access token held in a cookie).
+
+        The cookie helpers set it in the JS-readable CSRF cookie already; use
+        this to hand it to a client another way.
+        """
+        if self.refresh_codec is not None:
+            try:
+                self.refresh_codec.verify(token, "refresh")
+            except ApoJWTError:
+                pass
+            else:
+                return _refresh.csrf_value(self._refresh_csrf_key, token)
+        return _refresh.csrf_value(self._access_csrf_key(), token)
+
+    def set_refresh_cookies(self, response: Response, refresh_token: str) -> None:
+        """Put a refresh token in its HTTP-only cookie, and its CSRF value in the JS-readable cookie.
+
+        Example:
+            ```python
+            access, refresh = ajwt.create_token(sub="alice")
+            ajwt.set_refresh_cookies(response, refresh)
+            ```
+        """
+        if self.refresh_codec is None:
+            raise ConfigurationError("Refresh tokens are not configured: call config_refresh() first.")
+        set_token_cookies(
+            response,
+            name=self.refresh_cookie_name,
+            token=refresh_token,
+            csrf_name=self.refresh_csrf_cookie_name if self.refresh_csrf else None,
+            csrf_value=_refresh.csrf_value(self._refresh_csrf_key, refresh_token) if self.refresh_csrf else None,
+            settings=self.refresh_cookie,
+            max_age=int(self.refresh_exp_period),
+        )
+
+    def unset_refresh_cookies(self, response: Response) -> None:
+        """Clear the refresh cookie and its CSRF cookie (logout)."""
+        clear_token_cookies(
+            response,
+            name=self.refresh_cookie_name,
+            csrf_name=self.refresh_csrf_cookie_name if self.refresh_csrf else None,
+            settings=self.refresh_cookie,
+        )
+
+    def set_access_cookies(self, response: Response, access_token: str) -> None:
+        """Put an access token in its HTTP-only cookie and its CSRF value in the JS-readable cookie.
+
+        For ``ApoJWT(token_location="cookies")``.
+
+        Example:
+            ```python
+            ajwt.set_access_cookies(response, ajwt.create_token(sub="alice"))
+            ```
+        """
+        set_token_cookies(
+            response,
+            name=self.access_cookie_name,
+            token=access_token,
+            csrf_name=self.access_csrf_cookie_name if self.access_csrf else None,
+            csrf_value=_refresh.csrf_value(self._access_csrf_key(), access_token) if self.access_csrf else None,
+            settings=self.access_cookie,
+            max_age=int(self.exp_period),
+        )
+
+    def unset_access_cookies(self, response: Response) -> None:
+        """Clear the access cookie and its CSRF cookie."""
+        clear_token_cookies(
+            response,
+            name=self.access_cookie_name,
+            csrf_name=self.access_csrf_cookie_name if self.access_csrf else None,
+            settings=self.access_cookie,
+        )
+
+    # -- revocation ------------------------------------------------------------------------
+
+    async def revoke_token(self, token: str | TokenContext[Any] | RefreshContext) -> None:
+        """Revoke one token (access or refresh) until it expires.
+
+        Raises:
+            ServiceUnavailableError: the store could not record it (nothing was revoked; retry).
+
+        Example:
+            ```python
+            await ajwt.revoke_token(ctx)  # ctx: the TokenContext of the current request
+            ```
+        """
+        await _refresh.revoke_token(self, token)
+
+    async def revoke_family(self, family: str | RefreshContext | TokenContext[Any]) -> None:
+        """Revoke a refresh family (one login session): its refresh and access tokens (logout).
+
+        Raises:
+            ServiceUnavailableError: the store could not record it (nothing was revoked; retry).
+
+        Example:
+            ```python
+            await ajwt.revoke_family(refresh_ctx)
+            ```
+        """
+        await _refresh.store_call(self.store.revoke_family(_refresh.family_of(family), ttl=self._family_ttl()))
+
+    async def revoke_subject(self, sub: str, *, issued_before: float | datetime | None = None) -> None:
+        """Revoke every token of ``sub`` issued at or before ``issued_before`` (default: now).
+
+        Tokens carry whole seconds, so a token issued in the same second as the
+        revocation is revoked too.
+
+        Raises:
+            ServiceUnavailableError: the store could not record it (nothing was revoked; retry).
+
+        Example:
+            ```python
+            await ajwt.revoke_subject("alice")  # "log out everywhere"
+            ```
+        """
+        if isinstance(issued_before, datetime):
+            cut_off = issued_before.timestamp()
+        else:
+            cut_off = self.clock() if issued_before is None else float(issued_before)
+        await _refresh.store_call(self.store.revoke_subject(str(sub), issued_before=cut_off, ttl=self._family_ttl()))
+
+    def _family_ttl(self) -> float:
+        """How long a family or subject revocation must be kept: the longest token lifetime."""
+        return max(self.exp_period, self.refresh_exp_period) + self.codec.leeway + 1
 
     def _mint_refresh(self, sub: str, refresh_data: dict[str, Any], *, family: str | None, issued_at: float) -> str:
         if self.refresh_codec is None:
@@ -503,6 +817,8 @@ class ApoJWT:
         token = self._access_finder(connection)
         if token is None:
             raise MissingTokenError
+        if self.token_location == "cookies" and connection.cookies.get(self.access_cookie_name) == token:
+            _refresh.check_access_csrf(self, connection, token)
         return token
 
     async def _verified_context(self, token: str) -> TokenContext[Any]:
@@ -558,8 +874,14 @@ class ApoJWT:
 
     async def _check_not_revoked(self, context: TokenContext[Any]) -> None:
         try:
+            family = context.claims.get("fam")
+            if family is not None and not isinstance(family, str):
+                raise InvalidClaimError("The token's 'fam' claim is not a string.")
             revoked = await self.store.is_revoked(
-                jti=context.jti, sub=context.sub, issued_at=context.claims["iat"], family=None
+                jti=_refresh.token_id(dict(context.claims), context.token),
+                sub=context.sub,
+                issued_at=context.claims["iat"],
+                family=family,
             )
         except ApoJWTError:
             raise
@@ -568,10 +890,8 @@ class ApoJWT:
         if revoked:
             raise RevokedTokenError
 
-    async def _refresh_context(self, connection: HTTPConnection) -> RefreshContext:
-        from .refresh import refresh_context
-
-        return await refresh_context(self, connection)
+    async def _refresh_context(self, connection: HTTPConnection, *, retire: bool = True) -> RefreshContext:
+        return await _refresh.refresh_context(self, connection, retire=retire)
 
     def _failure(self, connection: HTTPConnection, error: ApoJWTError) -> Exception:
         """What to raise for ``error`` on ``connection``: the user's handler, a WebSocket close, or the error."""

@@ -25,7 +25,8 @@ import hashlib
 import hmac
 import inspect
 from base64 import urlsafe_b64encode
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -60,6 +61,7 @@ __all__ = [
     "current_rotation",
     "derive_csrf_key",
     "refresh_context",
+    "rotating",
     "token_id",
     "verify_refresh_token",
 ]
@@ -77,6 +79,21 @@ def _utc(timestamp: float) -> datetime:
 def current_rotation() -> RefreshContext | None:
     """The refresh token this request is rotating (set by ``ajwt.refresh``), if any."""
     return _ROTATION.get()
+
+
+@contextmanager
+def rotating(context: RefreshContext) -> Iterator[None]:
+    """Within the block, ``create_token`` continues the family of ``context`` and mints non-fresh tokens.
+
+    ``ajwt.refresh`` arranges this by itself for FastAPI handlers. A framework
+    that calls the view outside the guard's context (Flask's sync views)
+    wraps the view call in this block, so nothing leaks into the next request.
+    """
+    marker = _ROTATION.set(context)
+    try:
+        yield
+    finally:
+        _ROTATION.reset(marker)
 
 
 def token_id(claims: Claims, token: str) -> str:

@@ -263,3 +263,20 @@ def test_set_cookie_for_response_without_refresh_configured() -> None:
     bare = ApoJWT(SECRET, iss=ISSUER)
     with pytest.raises(ConfigurationError):
         bare.set_refresh_cookies(Response(), "x")
+
+
+def test_rotating_block_for_frameworks_calling_views_elsewhere(ajwt: ApoJWT) -> None:
+    from fastapi_apojwt.refresh import current_rotation, rotating
+
+    access, _ = ajwt.create_token(sub="alice")
+    family = ajwt.decode(access).claims["fam"]
+    now = datetime.now(timezone.utc)
+    ctx = RefreshContext(sub="alice", data={}, exp=now, iat=now, jti="j", family=family, claims={}, token="")
+    with rotating(ctx):
+        inside, _ = ajwt.create_token(sub="alice")
+    after, _ = ajwt.create_token(sub="alice")
+    assert current_rotation() is None
+    assert ajwt.decode(inside).claims["fam"] == family
+    assert ajwt.decode(inside).fresh is False
+    assert ajwt.decode(after).claims["fam"] != family
+    assert ajwt.decode(after).fresh is True
