@@ -68,7 +68,10 @@ def _fresh(value: Any) -> Any:
 
 
 def _token_data(ctx: Any) -> Any:
-    return _fresh(ctx.claims.get("data") or {})
+    try:
+        return _fresh(ctx.claims.get("data") or {})
+    except RecursionError:
+        raise InvalidClaimError("The token's 'data' claim is nested too deeply.") from None
 
 
 def _token_subject(ctx: Any) -> Any:
@@ -80,7 +83,10 @@ def _token_permissions(ctx: Any) -> Any:
 
 
 def _refresh_data(ctx: Any) -> Any:
-    return _fresh(ctx.data)
+    try:
+        return _fresh(ctx.data)
+    except RecursionError:
+        raise InvalidClaimError("The refresh token's data is nested too deeply.") from None
 
 
 def _identity(ctx: Any) -> Any:
@@ -130,10 +136,26 @@ def _converter(target: type[TokenContext[Any]]) -> Injector:
 
 
 def _signature(function: Callable[..., Any]) -> inspect.Signature:
+    """The signature with string annotations (``from __future__ import annotations``) resolved.
+
+    When one annotation cannot be resolved, the others still are, one by one.
+    """
     try:
         return inspect.signature(function, eval_str=True)
-    except (NameError, TypeError, SyntaxError):
-        return inspect.signature(function)
+    except Exception:  # noqa: S110 - fall back to resolving parameter by parameter
+        pass
+    signature = inspect.signature(function)
+    namespace = getattr(inspect.unwrap(function), "__globals__", {})
+    parameters = []
+    for parameter in signature.parameters.values():
+        annotation = parameter.annotation
+        if isinstance(annotation, str):
+            try:
+                annotation = eval(annotation, namespace)  # noqa: S307 - the handler's own source annotation
+            except Exception:
+                annotation = parameter.annotation
+        parameters.append(parameter.replace(annotation=annotation))
+    return signature.replace(parameters=parameters)
 
 
 def injections_for(function: Callable[..., Any], *, refresh: bool) -> dict[str, Injector]:

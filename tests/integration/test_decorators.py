@@ -603,3 +603,56 @@ def test_direct_call_outside_a_framework() -> None:
     assert anyio.run(lambda: plain_async(token=token)) == "alice"
     with pytest.raises(MissingTokenError):
         plain(token="")
+
+
+_FUTURE_SOURCE = """
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from fastapi_apojwt import TokenContext
+
+
+def build(ajwt):
+    app = FastAPI()
+
+    class Local:
+        pass
+
+    @app.get("/future")
+    @ajwt.token_required
+    async def future(ctx: TokenContext, token_subject: str, token_data: Local) -> dict:
+        return {"sub": ctx.sub, "also": token_subject}
+
+    return app
+"""
+
+
+def test_string_annotations_are_resolved_one_by_one() -> None:
+    namespace: dict[str, Any] = {}
+    exec(compile(_FUTURE_SOURCE, "<future>", "exec"), namespace)  # noqa: S102 - a fixed test source
+    ajwt = make_ajwt()
+    app = namespace["build"](ajwt)
+    client = TestClient(app)
+    assert client.get("/future", headers=bearer(ajwt)).json() == {"sub": "alice", "also": "alice"}
+    assert "requestBody" not in operation(app, "/future")
+
+
+def test_deeply_nested_data_never_500() -> None:
+    ajwt = make_ajwt(max_token_bytes=200_000)
+    app = FastAPI()
+
+    @app.get("/deep")
+    @ajwt.token_required
+    def deep(token_data: dict[str, Any]) -> str:
+        return "ok"
+
+    nested: Any = {}
+    for _ in range(950):
+        nested = {"a": nested}
+    try:
+        headers = bearer(ajwt, data=nested)
+    except (RecursionError, ValueError):
+        pytest.skip("this JSON encoder refuses such nesting already")
+    response = TestClient(app, raise_server_exceptions=False).get("/deep", headers=headers)
+    assert response.status_code in (200, 401)
