@@ -878,7 +878,7 @@ class ApoJWT:
             if family is not None and not isinstance(family, str):
                 raise InvalidClaimError("The token's 'fam' claim is not a string.")
             revoked = await self.store.is_revoked(
-                jti=_refresh.token_id(dict(context.claims), context.token),
+                jti=_refresh.token_id(context.claims, context.token),
                 sub=context.sub,
                 issued_at=context.claims["iat"],
                 family=family,

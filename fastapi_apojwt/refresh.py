@@ -25,7 +25,7 @@ import hashlib
 import hmac
 import inspect
 from base64 import urlsafe_b64encode
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime, timezone
@@ -50,7 +50,7 @@ from .errors import (
     TokenReuseError,
 )
 from .finders import Finder, cookie_token, handler_call, user_finder
-from .tokens import ACCESS, REFRESH, Claims
+from .tokens import ACCESS, REFRESH
 
 if TYPE_CHECKING:
     from .core import ApoJWT
@@ -96,7 +96,7 @@ def rotating(context: RefreshContext) -> Iterator[None]:
         _ROTATION.reset(marker)
 
 
-def token_id(claims: Claims, token: str) -> str:
+def token_id(claims: Mapping[str, Any], token: str) -> str:
     """The token's ``jti``; for apojwt 1.x tokens (no ``jti``), a digest of the token itself."""
     jti = claims.get("jti")
     if isinstance(jti, str) and jti:
@@ -238,9 +238,12 @@ def find_refresh_token(owner: ApoJWT, connection: HTTPConnection) -> tuple[str, 
     finder = owner._refresh_finder_adapter or cookie_token(owner.refresh_cookie_name)
     token = finder(connection)
     if token is None:
+        hint = ""
+        if owner.refresh_cookie.secure and connection.url.scheme in ("http", "ws"):
+            hint = " Non-browser clients do not send Secure cookies over plain http."
         raise MissingTokenError(
             f"No refresh token: the {owner.refresh_cookie_name} cookie is missing (log in first; "
-            f"the browser only sends it to paths under {owner.refresh_cookie.path})."
+            f"the browser only sends it to paths under {owner.refresh_cookie.path}).{hint}"
         )
     try:
         from_cookie = any(hmac.compare_digest(_as_bytes(v), _as_bytes(token)) for v in connection.cookies.values())
@@ -340,7 +343,7 @@ async def revoke_token(owner: ApoJWT, target: str | TokenContext[Any] | RefreshC
             await store_call(owner.store.revoke_token(jti, ttl=_remaining(owner, _utc(claims["exp"]))))
             return
         target = context
-    jti = token_id(dict(target.claims), target.token)
+    jti = token_id(target.claims, target.token)
     await store_call(owner.store.revoke_token(jti, ttl=_remaining(owner, target.exp)))
 
 
