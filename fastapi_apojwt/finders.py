@@ -190,6 +190,7 @@ class UserFunction:
         self.var_positional = False
         self.var_keyword = False
         self.names: frozenset[str] = frozenset()
+        self.taken: frozenset[str] = frozenset()
         try:
             parameters = list(inspect.signature(function).parameters.values())
         except (TypeError, ValueError):
@@ -197,6 +198,7 @@ class UserFunction:
         positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
         skipped = 0
         names: set[str] = set()
+        taken: set[str] = set()
         for parameter in parameters:
             if parameter.kind is inspect.Parameter.VAR_POSITIONAL:
                 self.var_positional = True
@@ -204,15 +206,18 @@ class UserFunction:
                 self.var_keyword = True
             elif parameter.kind in positional and skipped < leading:
                 skipped += 1
+                taken.add(parameter.name)
             elif parameter.kind is not inspect.Parameter.POSITIONAL_ONLY:
                 names.add(parameter.name)
         self.names = frozenset(names)
+        self.taken = frozenset(taken)
 
     def __call__(self, leading: tuple[Any, ...], args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Any:
         """Call the function with ``leading`` and whatever of ``args``/``kwargs`` it accepts."""
         passed_args = args if self.var_positional else ()
         if self.var_keyword:
-            passed_kwargs = dict(kwargs)
+            # never twice: a handler argument named like a leading parameter (``code``) is left out
+            passed_kwargs = {name: value for name, value in kwargs.items() if name not in self.taken}
         else:
             passed_kwargs = {name: value for name, value in kwargs.items() if name in self.names}
         return self.function(*leading, *passed_args, **passed_kwargs)

@@ -656,3 +656,24 @@ def test_deeply_nested_data_never_500() -> None:
         pytest.skip("this JSON encoder refuses such nesting already")
     response = TestClient(app, raise_server_exceptions=False).get("/deep", headers=headers)
     assert response.status_code in (200, 401)
+
+
+def test_handler_arguments_named_like_code_and_msg() -> None:
+    seen: list[tuple[int, str, dict[str, Any]]] = []
+
+    def handler(code: int, msg: str, *args: Any, **kwargs: Any) -> NoReturn:
+        seen.append((code, msg, kwargs))
+        raise HTTPException(status_code=code, detail=msg)
+
+    ajwt = make_ajwt(exception_handler=handler)
+    app = FastAPI()
+
+    @app.get("/codes/{code}")
+    @ajwt.token_required
+    def by_code(code: str, msg: str = "") -> str:
+        return code
+
+    response = TestClient(app).get("/codes/abc?msg=hello")
+    assert response.status_code == 401
+    assert seen[-1][0] == 401
+    assert seen[-1][2] == {}
