@@ -280,3 +280,32 @@ def test_rotating_block_for_frameworks_calling_views_elsewhere(ajwt: ApoJWT) -> 
     assert ajwt.decode(inside).fresh is False
     assert ajwt.decode(after).claims["fam"] != family
     assert ajwt.decode(after).fresh is True
+
+
+def test_seed_readme_refresh_finder_with_the_classic_decorator() -> None:
+    from typing import Union  # the README's spelling
+
+    def refresh_finder(refresh_token: Union[str, None] = Cookie(default=None)) -> str | None:  # noqa: UP007
+        return refresh_token
+
+    ajwt = ApoJWT(SECRET, iss=ISSUER, server_audience=[AUDIENCE])
+    ajwt.config_refresh(REFRESH_SECRET, refresh_finder=refresh_finder)
+    app = FastAPI()
+
+    @app.get("/some/endpoint")
+    @ajwt.refresh
+    def refresh(refresh_data: dict[str, Any]) -> dict[str, Any]:
+        user_id = refresh_data["user_id"]
+        access_token, _refresh_token = ajwt.create_token(
+            sub=user_id, permissions=["p"], refresh_data={"user_id": user_id}
+        )
+        return {"user_id": user_id, "fresh": ajwt.decode(access_token).fresh}
+
+    _, token = ajwt.create_token(sub="u1", refresh_data={"user_id": "u1"})
+    csrf = ajwt.csrf_token(token)
+    client = TestClient(app, base_url=HTTPS)
+    headers = {"Cookie": f"refresh_token={token}; csrf_refresh_token={csrf}", "X-CSRF-Token": csrf}
+    response = client.get("/some/endpoint", headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.json() == {"user_id": "u1", "fresh": False}
+    assert client.get("/some/endpoint", headers=headers).status_code == 401
