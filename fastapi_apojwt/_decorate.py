@@ -233,10 +233,14 @@ def _visible_signature(function: Callable[..., Any], plan: Mapping[str, Injector
 # -- decorator-order mistakes ----------------------------------------------------------------
 
 
+def _is_ours(module: str) -> bool:
+    return module == "fastapi_apojwt" or module.startswith("fastapi_apojwt.")
+
+
 def _caller_namespaces() -> list[Mapping[str, Any]]:
     """Locals and globals of the first frame outside this package (where the decorator is applied)."""
     frame = sys._getframe(1)
-    while frame is not None and str(frame.f_globals.get("__name__", "")).startswith("fastapi_apojwt"):
+    while frame is not None and _is_ours(str(frame.f_globals.get("__name__", ""))):
         frame = frame.f_back  # type: ignore[assignment]
     if frame is None:
         return []
