@@ -13,7 +13,7 @@ from typing import Any
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from fastapi_apojwt import (
     ApoJWT,
@@ -259,21 +259,33 @@ def test_alg_header_must_match_exactly(ajwt: ApoJWT, alg: Any) -> None:
     assert_rejected(ajwt, forge(claims(), header={"alg": alg}), InvalidAlgorithmError)
 
 
-def test_hmac_token_signed_with_public_key_rejected_by_asymmetric_config(clock: Clock) -> None:
-    private = ec.generate_private_key(ec.SECP256R1())
+@pytest.fixture(scope="module")
+def key_pairs() -> dict[str, Any]:
+    return {"ES256": ec.generate_private_key(ec.SECP256R1()), "RS256": rsa.generate_private_key(65537, 2048)}
+
+
+@pytest.mark.parametrize("algorithm", ["ES256", "RS256"])
+def test_hmac_token_signed_with_public_key_rejected_by_asymmetric_config(
+    clock: Clock, key_pairs: dict[str, Any], algorithm: str
+) -> None:
+    private = key_pairs[algorithm]
     pem = private.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     ).decode()
     public_pem = private.public_key().public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
-    es = ApoJWT(pem, algorithm="ES256", iss=ISSUER, server_audience=[AUDIENCE], clock=clock)
-    assert es.decode(es.create_token(sub="a")).sub == "a"
+    asym = ApoJWT(pem, algorithm=algorithm, iss=ISSUER, server_audience=[AUDIENCE], clock=clock)
+    assert asym.decode(asym.create_token(sub="a")).sub == "a"
+    # The classic confusion: an HS256 token keyed with the server's public key.
     confused = forge(claims(), header={"alg": "HS256", "typ": "JWT"}, secret=public_pem)
-    assert_rejected(es, confused, InvalidAlgorithmError)
-    # ... and an HS instance refuses an ES token outright.
+    assert_rejected(asym, confused, InvalidAlgorithmError)
+    # A token claiming the right alg but HMAC-signed with the public key fails the signature.
+    disguised = forge(claims(), header={"alg": algorithm, "typ": "JWT"}, secret=public_pem)
+    assert_rejected(asym, disguised, InvalidSignatureError)
+    # ... and an HS instance refuses an asymmetric token outright.
     hs = ApoJWT(SECRET, iss=ISSUER, server_audience=[AUDIENCE], clock=clock)
-    assert_rejected(hs, es.create_token(sub="a"), InvalidAlgorithmError)
+    assert_rejected(hs, asym.create_token(sub="a"), InvalidAlgorithmError)
 
 
 def test_critical_header_rejected(ajwt: ApoJWT) -> None:
