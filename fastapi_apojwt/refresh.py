@@ -302,6 +302,9 @@ async def refresh_context(owner: ApoJWT, connection: HTTPConnection, *, retire: 
         )
     context = await verify_refresh_token(owner, token, retire=retire)
     if retire:
+        # In a request task (FastAPI) this ends with the request. A sync framework that steps
+        # this coroutine in a long-lived thread should call its view inside ``rotating(context)``;
+        # a leftover value only ever errs towards rejecting (not fresh, an older family).
         _ROTATION.set(context)
     return context
 
