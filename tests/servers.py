@@ -110,6 +110,7 @@ class RedisServer:
     port: int
     process: subprocess.Popen[bytes] | None = None
     workdir: str | None = None
+    persist: bool = False  # append-only file, fsync'd on every write: state survives a crash and restart
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -128,7 +129,9 @@ class RedisServer:
                 "--save",
                 "",
                 "--appendonly",
-                "no",
+                "yes" if self.persist else "no",
+                "--appendfsync",
+                "always",
                 "--dir",
                 self.workdir,
             ],
@@ -143,13 +146,13 @@ def redis_binary() -> str | None:
 
 
 @contextlib.contextmanager
-def redis_server() -> Iterator[RedisServer]:
-    """Start a private redis-server on a free port (restartable by the test)."""
+def redis_server(*, persist: bool = False) -> Iterator[RedisServer]:
+    """Start a private redis-server on a free port (restartable by the test; ``persist``: AOF on)."""
     if redis_binary() is None:
         raise RuntimeError("redis-server is not installed: apt-get install -y redis-server (CI does this)")
     port = free_port()
     with tempfile.TemporaryDirectory() as workdir:
-        server = RedisServer(url=f"redis://127.0.0.1:{port}/0", port=port, workdir=workdir)
+        server = RedisServer(url=f"redis://127.0.0.1:{port}/0", port=port, workdir=workdir, persist=persist)
         server.start()
         try:
             yield server
