@@ -20,10 +20,14 @@ authenticates by itself, from the ambient Flask request when there is one.
 from __future__ import annotations
 
 import asyncio
+import atexit
+import concurrent.futures
+import contextvars
 import functools
 import inspect
 import itertools
 import sys
+import threading
 import types
 from collections.abc import Callable, Coroutine, Iterable, Mapping
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar, Union, cast, get_args, get_origin
@@ -42,7 +46,15 @@ from .finders import handler_call
 if TYPE_CHECKING:
     from .guards import Guard
 
-__all__ = ["Injector", "authenticate_call", "check_order", "decorate", "injections_for", "run_sync"]
+__all__ = [
+    "Injector",
+    "authenticate_call",
+    "authenticate_sync",
+    "check_order",
+    "decorate",
+    "injections_for",
+    "run_sync",
+]
 
 T = TypeVar("T")
 
@@ -286,27 +298,99 @@ def check_order(guard: Guard, function: Callable[..., Any]) -> None:
 # -- running the guard outside FastAPI's dependency system ---------------------------------
 
 
-def run_sync(factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
+class _BackgroundLoop:
+    """One event loop in a daemon thread, for synchronous callers outside any loop (Flask).
+
+    Reusing one loop keeps a Redis store's connections alive across requests;
+    each coroutine runs in a copy of the caller's context, so ``flask.request``
+    and the handler's arguments stay visible to user finders.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+
+    def loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                thread = threading.Thread(target=loop.run_forever, name="fastapi-apojwt-loop", daemon=True)
+                thread.start()
+                self._loop, self._thread = loop, thread
+                atexit.register(self.close)
+            return self._loop
+
+    def run(self, factory: Callable[[], Coroutine[Any, Any, T]]) -> T:
+        loop = self.loop()
+        outcome: concurrent.futures.Future[T] = concurrent.futures.Future()
+
+        def start() -> None:
+            task = loop.create_task(factory())  # copies the context start() runs in: the caller's
+
+            def settle(done: asyncio.Task[T]) -> None:
+                if done.cancelled():
+                    outcome.cancel()
+                elif done.exception() is not None:
+                    outcome.set_exception(done.exception())
+                else:
+                    outcome.set_result(done.result())
+
+            task.add_done_callback(settle)
+
+        loop.call_soon_threadsafe(start, context=contextvars.copy_context())
+        return outcome.result()
+
+    def close(self) -> None:
+        with self._lock:
+            loop, thread = self._loop, self._thread
+            self._loop = self._thread = None
+        if loop is None or thread is None:
+            return
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=5)
+        if not loop.is_running():
+            loop.close()
+
+
+_background = _BackgroundLoop()
+
+
+def run_sync(factory: Callable[[], Coroutine[Any, Any, T]], *, in_process: bool = False) -> T:
     """Run a coroutine to completion from synchronous code.
 
-    Verification with local keys and the memory store never suspends, so the
-    coroutine usually finishes on its first step without any event loop. If it
-    does suspend (a Redis store, a remote key set), it is run again on the
-    application's loop (from a FastAPI worker thread) or on a private loop.
+    With ``in_process`` (local keys and the memory store) the coroutine never
+    really suspends, so it is stepped to completion right here, without any
+    event loop. Otherwise (a Redis store, a remote key set) it runs on the
+    application's loop when called from a FastAPI worker thread, else on one
+    background loop shared by all synchronous callers (Flask views).
     """
-    coroutine = factory()
-    try:
-        coroutine.send(None)
-    except StopIteration as done:
-        return done.value  # type: ignore[no-any-return]
-    except RuntimeError:
-        pass  # it needed a running event loop
-    else:
-        coroutine.close()
+    if in_process:
+        coroutine = factory()
+        try:
+            coroutine.send(None)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+        coroutine.close()  # it did suspend after all: run it properly
     try:
         return anyio.from_thread.run(factory)
     except _NoEventLoopError:
-        return asyncio.run(factory())
+        return _background.run(factory)
+
+
+def _in_process(guard: Guard) -> bool:
+    """Whether authenticating with ``guard`` needs no I/O (memory store, local keys)."""
+    from .stores import MemoryStore
+
+    owner = guard._owner
+    return isinstance(owner.store, MemoryStore) and owner._key_source is None
+
+
+def authenticate_sync(
+    guard: Guard, connection: HTTPConnection, args: tuple[Any, ...], kwargs: Mapping[str, Any]
+) -> Any:
+    """:func:`authenticate_call` from synchronous code (a Flask view, a ``def`` handler's thread)."""
+    return run_sync(lambda: authenticate_call(guard, connection, args, kwargs), in_process=_in_process(guard))
 
 
 async def authenticate_call(
@@ -351,7 +435,7 @@ def _call_direct(
     if flask_template is not None:
         return flask_template.call_view(guard, function, items, args, kwargs)
     connection = _detached_connection()
-    context = run_sync(lambda: authenticate_call(guard, connection, args, kwargs))
+    context = authenticate_sync(guard, connection, args, kwargs)
     _inject(items, context, kwargs)
     return function(*args, **kwargs)
 
@@ -468,7 +552,7 @@ def decorate(guard: Guard, function: Callable[..., Any]) -> Callable[..., Any]:
             connection = kwargs.pop(hidden_name, _MISSING)
             if connection is _MISSING:
                 return _call_direct(guard, function, items, args, kwargs)
-            context = run_sync(lambda: authenticate_call(guard, connection, args, kwargs))
+            context = authenticate_sync(guard, connection, args, kwargs)
             _inject(items, context, kwargs)
             return function(*args, **kwargs)
 

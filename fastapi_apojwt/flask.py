@@ -40,7 +40,7 @@ except ImportError as missing:  # pragma: no cover - depends on the environment
 
 from starlette.requests import HTTPConnection
 
-from ._decorate import Injector, authenticate_call, injections_for, run_sync
+from ._decorate import Injector, authenticate_call, authenticate_sync, injections_for
 from .errors import ApoJWTError
 
 if TYPE_CHECKING:
@@ -100,7 +100,7 @@ def call_view(
     """Authenticate the current Flask request with ``guard``, then call the sync ``view``."""
     connection = request_connection()
     try:
-        context = run_sync(lambda: authenticate_call(guard, connection, args, kwargs))
+        context = authenticate_sync(guard, connection, args, kwargs)
     except ApoJWTError as error:
         _abort(error)
     _inject(items, context, kwargs)

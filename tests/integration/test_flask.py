@@ -204,3 +204,39 @@ def test_guard_above_the_route_decorator_fails_loudly(ajwt: ApoJWT) -> None:
         @app.route("/wrong")
         def wrong() -> str:
             return "unprotected"
+
+
+def test_flask_with_a_redis_store(redis: Any) -> None:
+    """Store I/O from sync views runs on one background loop; flask.request stays visible to finders."""
+    from fastapi_apojwt.stores.redis import RedisStore
+
+    store = RedisStore.from_url(redis.url)
+    ajwt = ApoJWT(
+        SECRET,
+        iss=ISSUER,
+        server_audience=[AUDIENCE],
+        template="flask",
+        store=store,
+        token_finder=lambda: request.headers["X-Token"],
+    )
+    app = Flask(__name__)
+
+    @app.get("/me")
+    @ajwt.token_required
+    def me(token_subject: str) -> dict[str, Any]:
+        return {"sub": token_subject}
+
+    client = app.test_client()
+    token = auth_headers(ajwt, sub="alice")["Authorization"][7:]
+    for _ in range(3):
+        assert client.get("/me", headers={"X-Token": token}).json == {"sub": "alice"}
+    from fastapi_apojwt._decorate import run_sync
+
+    run_sync(lambda: ajwt.revoke_token(token))
+    assert client.get("/me", headers={"X-Token": token}).status_code == 401
+    fresh = auth_headers(ajwt, sub="bob")["Authorization"][7:]
+    redis.stop()
+    down = client.get("/me", headers={"X-Token": fresh})
+    assert down.status_code == 503
+    assert down.json is not None
+    run_sync(store.close)
