@@ -886,6 +886,7 @@ class ApoJWT:
         except ApoJWTError:
             raise
         except Exception:
+            _refresh.reraise_without_loop()
             raise ServiceUnavailableError from None
         if revoked:
             raise RevokedTokenError

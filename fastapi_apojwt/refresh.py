@@ -21,6 +21,7 @@ family of the token that was used and are not fresh.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import inspect
@@ -111,7 +112,22 @@ async def store_call(awaitable: Awaitable[T]) -> T:
     except ApoJWTError:
         raise
     except Exception:
+        reraise_without_loop()
         raise ServiceUnavailableError from None
+
+
+def reraise_without_loop() -> None:
+    """Inside ``except``: re-raise when no event loop runs at all.
+
+    A sync caller (a Flask view, a sync decorated handler) may first step the
+    coroutine by hand, without a loop, and run it again on a loop when it
+    needs one (an I/O store). Such a failure is not an outage; anywhere a
+    loop runs, failures stay 503s.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        raise RuntimeError("no running event loop: run this coroutine on an event loop") from None
 
 
 # -- CSRF ------------------------------------------------------------------------------

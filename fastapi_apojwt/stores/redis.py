@@ -44,6 +44,13 @@ return 1
 """
 
 
+def _reraise_without_loop() -> None:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        raise RuntimeError("RedisStore needs a running event loop.") from None
+
+
 def _ms(seconds: float) -> int:
     return max(1000, int(seconds * 1000))
 
@@ -58,6 +65,10 @@ class RedisStore:
 
         ajwt = ApoJWT(secret, store=RedisStore.from_url("redis://localhost:6379/0"))
         ```
+
+    Connections belong to the event loop that opened them (uvicorn runs one per
+    process); when the store is used from another loop it opens new ones. Close
+    it (``await store.close()``) in your app's lifespan.
 
     Args:
         client: A ``redis.asyncio.Redis`` client. Prefer :meth:`from_url`,
@@ -122,11 +133,19 @@ class RedisStore:
 
     async def _run(self, operation: Callable[[Redis[Any]], Awaitable[T]]) -> T:
         try:
-            return await operation(self._redis())
+            client = self._redis()
+        except RuntimeError:
+            # No running event loop: a sync caller stepped the coroutine by hand and
+            # runs it again on a loop (nothing was sent to Redis yet).
+            _reraise_without_loop()
+            raise
+        try:
+            return await operation(client)
         except ConfigurationError:
             raise
         except Exception:
             # ConnectionError, TimeoutError, any RedisError, OSError: fail closed.
+            _reraise_without_loop()
             raise ServiceUnavailableError from None
 
     async def is_revoked(self, *, jti: str | None, sub: str, issued_at: float, family: str | None = None) -> bool:

@@ -129,3 +129,32 @@ def test_from_url_checks_its_argument() -> None:
 
     with pytest.raises(ConfigurationError):
         RedisStore.from_url("localhost:6379")
+
+
+def test_sync_callers_step_by_hand_then_run_on_a_loop(shared_redis_url: str) -> None:
+    # What sync views do (Flask, sync decorated handlers): step the coroutine without a loop
+    # first; a store that needs I/O must say "no loop" (not "outage") so they retry on one.
+    from starlette.requests import HTTPConnection
+
+    from tests.integration.refresh_helpers import make_ajwt
+
+    ajwt = make_ajwt(store=new_store(shared_redis_url, "sync:"))
+    access, refresh = ajwt.create_token(sub="alice")
+    csrf = ajwt.csrf_token(refresh)
+    cookie = f"refresh_token={refresh}; csrf_refresh_token={csrf}".encode()
+    scope = {"type": "http", "method": "POST", "headers": [(b"cookie", cookie), (b"x-csrf-token", csrf.encode())]}
+    for factory in (lambda: ajwt.verify(access), lambda: ajwt.refresh.authenticate(HTTPConnection(scope))):
+        coroutine = factory()
+        with pytest.raises(RuntimeError, match="event loop"):
+            coroutine.send(None)
+        coroutine.close()
+
+    async def on_a_loop() -> tuple[str, str]:
+        try:
+            verified = await ajwt.verify(access)
+            refreshed = await ajwt.refresh.authenticate(HTTPConnection(scope))
+            return verified.sub, refreshed.sub
+        finally:
+            await ajwt.store.close()
+
+    assert asyncio.run(on_a_loop()) == ("alice", "alice")  # the by-hand attempts used nothing up
