@@ -677,3 +677,23 @@ def test_handler_arguments_named_like_code_and_msg() -> None:
     assert response.status_code == 401
     assert seen[-1][0] == 401
     assert seen[-1][2] == {}
+
+
+def test_seed_semantics_with_a_redis_store(redis: Any) -> None:
+    """A `def` handler with a user finder verifies in FastAPI's worker thread, store I/O on the app's loop."""
+    from fastapi_apojwt.stores.redis import RedisStore
+
+    ajwt = make_ajwt(token_finder=lambda **kw: kw["x_token"], store=RedisStore.from_url(redis.url))
+    app = FastAPI()
+
+    @app.get("/sync")
+    @ajwt.token_required
+    def sync_route(token_subject: str, x_token: Annotated[str, Header()] = "") -> str:
+        return token_subject
+
+    token = bearer(ajwt)["Authorization"][7:]
+    with TestClient(app) as client:
+        assert client.get("/sync", headers={"X-Token": token}).json() == "alice"
+        client.portal.call(ajwt.revoke_token, token)
+        assert client.get("/sync", headers={"X-Token": token}).status_code == 401
+        client.portal.call(ajwt.store.close)
