@@ -209,11 +209,17 @@ def _add_response(operation: dict[str, Any], status: str, description: str) -> N
 def _add_scopes(operation: dict[str, Any], needs: _Needs) -> None:
     requirements: list[dict[str, list[str]]] = operation.setdefault("security", [])
     for name in needs.scheme_names:
-        entry = next((r for r in requirements if name in r), None)
-        if entry is None:
-            entry = {name: []}
-            requirements.append(entry)
-        scopes = entry[name]
+        entries = [r for r in requirements if name in r]
+        if not entries:
+            entries = [{name: []}]
+            requirements.append(entries[0])
+        scopes = entries[0][name]
+        # FastAPI releases before 0.123 list the scheme once per guard: one merged entry,
+        # or the bare duplicates would document a weaker alternative (the token alone).
+        for duplicate in entries[1:]:
+            scopes.extend([p for p in duplicate[name] if p not in scopes])
+        drop = {id(d) for d in entries[1:] if len(d) == 1}  # by identity: the duplicates compare equal
+        requirements[:] = [r for r in requirements if id(r) not in drop]
         scopes.extend(p for p in needs.permissions if p not in scopes)
 
 
