@@ -214,7 +214,7 @@ def _add_scopes(operation: dict[str, Any], needs: _Needs) -> None:
             entries = [{name: []}]
             requirements.append(entries[0])
         scopes = entries[0][name]
-        # FastAPI releases before 0.123 list the scheme once per guard: one merged entry,
+        # FastAPI releases before 0.124 list the scheme once per guard: one merged entry,
         # or the bare duplicates would document a weaker alternative (the token alone).
         for duplicate in entries[1:]:
             scopes.extend([p for p in duplicate[name] if p not in scopes])

@@ -362,7 +362,7 @@ def test_token_url_offers_an_oauth2_password_login(ajwt: ApoJWT) -> None:
 
 
 def test_one_requirement_per_scheme_even_when_fastapi_lists_it_per_guard(ajwt: ApoJWT) -> None:
-    """FastAPI before 0.123 lists the scheme once per guard; the bare duplicates would weaken the requirement."""
+    """FastAPI before 0.124 lists the scheme once per guard; the bare duplicates would weaken the requirement."""
     from fastapi_apojwt.openapi import document_schema
 
     app = build(ajwt, init=False)
