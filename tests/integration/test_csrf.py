@@ -115,3 +115,22 @@ def test_logout_needs_csrf_too(ajwt: ApoJWT) -> None:
 def test_csrf_key_differs_per_purpose_and_secret(ajwt: ApoJWT) -> None:
     refresh, csrf = tokens(ajwt)
     assert csrf_value(ajwt._access_csrf_key(), refresh) != csrf
+
+
+@pytest.mark.parametrize(
+    "raw_headers",
+    [
+        [(b"cookie", b"refresh_token=%%%; csrf_refresh_token=\x7f"), (b"x-csrf-token", b"\x7f")],
+        [(b"cookie", b"refresh_token=" + b"a" * 20000)],
+        [(b"cookie", b"refresh_token=a.b.c; csrf_refresh_token=x"), (b"x-csrf-token", b"x")],
+        [(b"cookie", "refresh_token=é.ü.ß".encode())],
+        [(b"cookie", b'refresh_token="quoted"; refresh_token=twice')],
+        [(b"cookie", b";;;=;==;refresh_token")],
+        [(b"cookie", b"refresh_token=\x00\xff"), (b"x-csrf-token", b"")],
+    ],
+)
+def test_garbage_never_500(ajwt: ApoJWT, raw_headers: list[tuple[bytes, bytes]]) -> None:
+    client = TestClient(make_app(ajwt), base_url=HTTPS)
+    for path in ("/auth/refresh", "/auth/logout"):
+        response = client.post(path, headers=raw_headers)
+        assert response.status_code in (401, 403), response.text
