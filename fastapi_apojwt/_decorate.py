@@ -368,10 +368,15 @@ def run_sync(factory: Callable[[], Coroutine[Any, Any, T]], *, in_process: bool 
     if in_process:
         coroutine = factory()
         try:
-            coroutine.send(None)
+            # A bare yield (``asyncio.sleep(0)``) needs no loop: step on. A future does.
+            while coroutine.send(None) is None:
+                pass
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
-        coroutine.close()  # it did suspend after all: run it properly
+        except RuntimeError:
+            pass  # "no running event loop": it needs one after all
+        else:
+            coroutine.close()  # it waits for real I/O after all
     try:
         return anyio.from_thread.run(factory)
     except _NoEventLoopError:
