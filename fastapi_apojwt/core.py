@@ -503,9 +503,9 @@ class ApoJWT:
     ) -> Any:
         """Mint an access token, or ``(access, refresh)`` once refresh is configured.
 
-        A login starts a new refresh family and mints fresh tokens. Called while
-        ``ajwt.refresh`` handles a request for the same subject, the new tokens
-        join the family of the refresh token just used and are not fresh
+        A login starts a new refresh family and mints fresh tokens. Called (once)
+        while ``ajwt.refresh`` handles a request for the same subject, the new
+        tokens join the family of the refresh token just used and are not fresh
         (:meth:`rotate` says so explicitly).
 
         Example:
@@ -525,6 +525,7 @@ class ApoJWT:
         """
         rotation = _refresh.current_rotation()
         if rotation is not None:
+            _refresh.end_rotation()  # one pair per refresh; nothing carries over to a later login
             if fresh is None:
                 fresh = False
             if family is None and rotation.sub == str(sub):

@@ -61,6 +61,7 @@ __all__ = [
     "csrf_value",
     "current_rotation",
     "derive_csrf_key",
+    "end_rotation",
     "refresh_context",
     "rotating",
     "token_id",
@@ -80,6 +81,11 @@ def _utc(timestamp: float) -> datetime:
 def current_rotation() -> RefreshContext | None:
     """The refresh token this request is rotating (set by ``ajwt.refresh``), if any."""
     return _ROTATION.get()
+
+
+def end_rotation() -> None:
+    """Forget the rotation: ``create_token`` calls this once it has minted the family's next pair."""
+    _ROTATION.set(None)
 
 
 @contextmanager
