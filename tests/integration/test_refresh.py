@@ -309,3 +309,34 @@ def test_seed_readme_refresh_finder_with_the_classic_decorator() -> None:
     assert response.status_code == 200, response.text
     assert response.json() == {"user_id": "u1", "fresh": False}
     assert client.get("/some/endpoint", headers=headers).status_code == 401
+
+
+def test_flask_seed_refresh_view_keeps_the_family_and_leaks_nothing() -> None:
+    import flask
+
+    ajwt = ApoJWT(SECRET, iss=ISSUER, server_audience=[AUDIENCE], template="flask")
+    ajwt.config_refresh(REFRESH_SECRET, csrf=False)
+    app = flask.Flask(__name__)
+
+    def describe(access: str) -> dict[str, Any]:
+        ctx = ajwt.decode(access)
+        return {"fresh": ctx.fresh, "fam": ctx.claims["fam"]}
+
+    @app.post("/auth/refresh")
+    @ajwt.refresh
+    def refresh(refresh_data: dict[str, Any]) -> dict[str, Any]:
+        return describe(ajwt.create_token(sub=refresh_data["user"], refresh_data=refresh_data)[0])
+
+    @app.post("/login")
+    def login() -> dict[str, Any]:
+        return describe(ajwt.create_token(sub="alice")[0])
+
+    client = app.test_client()
+    first_access, first_refresh = ajwt.create_token(sub="alice", refresh_data={"user": "alice"})
+    client.set_cookie("refresh_token", first_refresh)
+    refreshed = client.post("/auth/refresh").json
+    assert refreshed == {"fresh": False, "fam": ajwt.decode(first_access).claims["fam"]}
+    later_login = client.post("/login").json  # same thread: nothing carried over
+    assert later_login is not None
+    assert later_login["fresh"] is True
+    assert later_login["fam"] != refreshed["fam"]
