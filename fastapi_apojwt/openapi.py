@@ -88,16 +88,24 @@ def _guards(dependant: Dependant) -> Iterator[Guard]:
 def _api_routes(app: FastAPI) -> Iterator[Any]:
     """Every path operation of ``app``, with included routers' prefixes and dependencies applied.
 
-    FastAPI releases that include routers lazily expose them through
-    ``iter_route_contexts``; older ones copy the routes into ``app.routes``.
+    FastAPI releases that include routers lazily (0.137+) expose them through
+    ``iter_route_contexts`` (0.138+); older ones copy the routes into ``app.routes``.
     """
     iter_route_contexts = getattr(fastapi.routing, "iter_route_contexts", None)
-    if iter_route_contexts is None:  # pragma: no cover - FastAPI before lazy router inclusion
-        yield from (route for route in app.routes if isinstance(route, APIRoute))
+    if iter_route_contexts is not None:  # FastAPI 0.138+
+        for context in iter_route_contexts(app.routes):
+            if isinstance(context.original_route, APIRoute):
+                yield context
         return
-    for context in iter_route_contexts(app.routes):
-        if isinstance(context.original_route, APIRoute):
-            yield context
+    iter_with_context = getattr(fastapi.routing, "_iter_routes_with_context", None)
+    if iter_with_context is not None:  # pragma: no cover - FastAPI 0.137
+        for route, context in iter_with_context(app.routes):
+            if context is not None and isinstance(context.original_route, APIRoute):
+                yield context
+            elif context is None and isinstance(route, APIRoute):
+                yield route
+        return
+    yield from (route for route in app.routes if isinstance(route, APIRoute))  # pragma: no cover
 
 
 # -- what one operation needs ------------------------------------------------------------
