@@ -73,7 +73,7 @@ class Guard(SecurityBase):
 
     async def authenticate(self, connection: HTTPConnection) -> Any:
         """Authenticate a connection; subclasses implement it."""
-        raise NotImplementedError  # pragma: no cover
+        raise TypeError(f"{type(self).__name__} must implement authenticate()")  # pragma: no cover
 
     def _fail(self, connection: HTTPConnection, error: ApoJWTError) -> Exception:
         """Turn an error into what this connection's framework expects."""
