@@ -281,8 +281,15 @@ def _cmd_issue(args: argparse.Namespace) -> int:
 
 def _cmd_verify(args: argparse.Namespace) -> int:
     from .core import ApoJWT
-    from .jwks import JWKSOptions
+    from .jwks import JWKSOptions, check_jwks_url
 
+    sources = sum(bool(x) for x in (args.key_file, args.jwks_url, args.secret or args.secret_file))
+    if sources > 1:
+        raise _UserError("pass only one of --secret/--secret-file, --key-file and --jwks-url")
+    if sources == 0 and not os.environ.get("APOJWT_SECRET"):
+        raise _UserError("pass --secret, --secret-file, --key-file or --jwks-url (or set APOJWT_SECRET)")
+    if args.jwks_url:
+        check_jwks_url(args.jwks_url, allow_http=args.allow_http)
     token = _read_token(args.token)
     try:
         _, unverified = _unverified_parts(token)
@@ -301,9 +308,6 @@ def _cmd_verify(args: argparse.Namespace) -> int:
             [aud] if isinstance(aud, str) else [a for a in aud if isinstance(a, str)] if isinstance(aud, list) else []
         )
         notes.append("the audience was not checked (pass --aud)")
-    sources = sum(bool(x) for x in (args.key_file, args.jwks_url, args.secret or args.secret_file))
-    if sources > 1:
-        raise _UserError("pass only one of --secret/--secret-file, --key-file and --jwks-url")
     common: dict[str, Any] = {"iss": iss, "server_audience": audience, "leeway": args.leeway}
     if args.jwks_url:
         options = JWKSOptions(allow_http=args.allow_http, timeout=args.timeout, retry_interval=0, refetch_interval=0)

@@ -23,6 +23,7 @@ from fastapi_apojwt import (
     JWKSOptions,
     RemoteJWKS,
     ServiceUnavailableError,
+    SigningUnavailableError,
     TokenContext,
     UnknownKeyError,
 )
@@ -331,3 +332,64 @@ def test_decode_without_any_key_is_503() -> None:
     ajwt, _ = verifier(f"http://127.0.0.1:{free_port()}/jwks", Clock())
     with pytest.raises(ServiceUnavailableError):
         ajwt.decode(forged())
+
+
+# -- the docs snippets (docs/examples/keys/) ------------------------------------------------------
+
+
+@pytest.mark.parametrize("variant", ["_an", ""])
+def test_docs_issuer_and_verifier(issuer: Issuer, variant: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.docs.test_examples_import import EXAMPLES, load_example
+
+    issuer_module = load_example(EXAMPLES / "keys" / f"issuer{variant}.py")
+    issuer_client = TestClient(issuer_module.app)
+    published = issuer_client.get("/.well-known/jwks.json")
+    assert published.status_code == 200
+    assert published.headers["cache-control"] == "public, max-age=300"
+    issuer.serve_raw(published.text)
+    token = issuer_client.post("/login", params={"username": "alice"}).json()["access_token"]
+    assert issuer_client.get("/me", headers={"Authorization": f"Bearer {token}"}).json()["sub"] == "alice"
+
+    monkeypatch.setenv("JWKS_URL", issuer.url)
+    verifier_module = load_example(EXAMPLES / "keys" / f"verifier{variant}.py")
+    client = TestClient(verifier_module.app)
+    response = client.get("/orders", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+    assert response.json() == {"orders": [], "for": "alice"}
+    assert client.get("/orders", headers={"Authorization": f"Bearer {forged()}"}).status_code == 401
+    assert client.get("/orders").status_code == 401
+    with pytest.raises(SigningUnavailableError):
+        verifier_module.ajwt.create_token(sub="x")
+
+
+def test_docs_rotation_public_key_and_options() -> None:
+    from tests.docs.test_examples_import import EXAMPLES, load_example
+
+    rotation = load_example(EXAMPLES / "keys" / "rotation.py")
+    old = ApoJWT(
+        private_pem("ES256", 1),
+        algorithm="ES256",
+        iss="https://auth.example.com",
+        server_audience=["https://api.example.com"],
+    )
+    old_token = old.create_token(sub="old")
+    new = rotation.make_issuer(private_pem("ES256", 2), private_pem("ES256", 1))
+    assert new.decode(old_token).sub == "old"
+    assert new.decode(new.create_token(sub="new")).sub == "new"
+    assert len(new.jwks()["keys"]) == 2
+
+    ed = ApoJWT(
+        private_pem("EdDSA", 1),
+        algorithm="EdDSA",
+        iss="https://auth.example.com",
+        server_audience=["https://api.example.com"],
+    )
+    from tests.keypairs import public_pem
+
+    verifier = load_example(EXAMPLES / "keys" / "public_key.py").make_verifier(public_pem("EdDSA", 1))
+    assert verifier.decode(ed.create_token(sub="a")).sub == "a"
+
+    options = load_example(EXAMPLES / "keys" / "jwks_options.py")
+    source = options.ajwt.key_source
+    assert source.options.cache_ttl == 600
+    assert source.algorithm == "RS256"
