@@ -202,6 +202,11 @@ class ApoJWT:
         self.async_framework = async_framework
         self.token_finder = token_finder
         self.exception_handler = exception_handler
+        if data_model is not None and not (isinstance(data_model, type) and issubclass(data_model, BaseModel)):
+            raise ConfigurationError(
+                f"data_model must be a pydantic BaseModel subclass, got {data_model!r}: "
+                "declare the shape of the token's data as `class Data(BaseModel): ...`."
+            )
         self.data_model = data_model
         self.strict = strict
         self.scheme_name = scheme_name
