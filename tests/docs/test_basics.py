@@ -236,3 +236,16 @@ def test_docs_pages_exist_for_every_nav_entry() -> None:
         if relative.startswith("examples/"):
             continue
         assert relative in nav, f"docs/{relative} is not in the mkdocs.yml nav"
+
+
+def test_error_tree_on_the_errors_page_matches_the_module() -> None:
+    import fastapi_apojwt.errors
+
+    def tree(text: str) -> list[str]:
+        lines = [line.strip() for line in text.splitlines()]
+        start = next(i for i, line in enumerate(lines) if line.startswith("ApoJWTError (starlette"))
+        end = next(i for i, line in enumerate(lines) if line.startswith("└──") and i > start)
+        return lines[start : end + 1]
+
+    assert fastapi_apojwt.errors.__doc__ is not None
+    assert tree((DOCS / "tutorial" / "errors.md").read_text()) == tree(fastapi_apojwt.errors.__doc__)
