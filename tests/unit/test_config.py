@@ -183,3 +183,9 @@ def test_a_good_configuration_raises_nothing() -> None:
 def test_max_token_bytes_must_be_a_positive_integer(size: Any) -> None:
     with pytest.raises(ConfigurationError, match="max_token_bytes must be a positive integer"):
         ApoJWT(SECRET, max_token_bytes=size)
+
+
+@pytest.mark.parametrize("model", [dict, int, "User", object()])
+def test_data_model_must_be_a_pydantic_model(model: Any) -> None:
+    with pytest.raises(ConfigurationError, match="data_model must be a pydantic BaseModel subclass"):
+        ApoJWT(SECRET, data_model=model)
