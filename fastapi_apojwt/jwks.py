@@ -198,6 +198,7 @@ class RemoteJWKS:
             max_stale is not None
             and self._fetched_at is not None
             and self.keys.verifying
+            and self._failed_at is not None  # the last attempt failed (a fetch that just succeeded is never stale)
             and now - self._fetched_at > self.options.cache_ttl + max_stale
         ):
             logger.error("JWKS %s: no successful fetch for too long; dropping the cached keys", self.url)
