@@ -104,13 +104,16 @@ def issue(username: str, permissions: list[str], response: Response) -> TokenRes
     return TokenResponse(access_token=access, expires_in=int(ajwt.exp_period))
 
 
-@app.post("/auth/login", response_model=TokenResponse, tags=["auth"])
+BAD_CREDENTIALS: dict[int | str, dict[str, Any]] = {401: {"description": "Incorrect username or password."}}
+
+
+@app.post("/auth/login", response_model=TokenResponse, tags=["auth"], responses=BAD_CREDENTIALS)
 async def login(credentials: Credentials, response: Response) -> TokenResponse:
     """Log in with JSON credentials; sets the refresh and CSRF cookies."""
     return issue(credentials.username, authenticate_user(credentials.username, credentials.password), response)
 
 
-@app.post("/auth/token", response_model=TokenResponse, tags=["auth"])
+@app.post("/auth/token", response_model=TokenResponse, tags=["auth"], responses=BAD_CREDENTIALS)
 async def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], response: Response) -> TokenResponse:
     """Log in with an OAuth2 password form (used by Swagger UI's Authorize button)."""
     return issue(form.username, authenticate_user(form.username, form.password), response)
