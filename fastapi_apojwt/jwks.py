@@ -32,6 +32,8 @@ import ipaddress
 import json
 import logging
 import math
+import os
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -80,7 +82,8 @@ class JWKSOptions:
         timeout: Seconds allowed for one fetch (connect, read, everything).
         max_bytes: Largest JWK set accepted, in bytes.
         allow_http: Allow a plain ``http`` URL to a host other than loopback.
-        verify: TLS verification: ``True``, or the path of a CA bundle file.
+        verify: TLS verification: ``True``, the path of a CA bundle file (or
+            directory), or an ``ssl.SSLContext``. Never turn it off.
         headers: Extra request headers (e.g. an API gateway key).
 
     Example:
@@ -97,7 +100,7 @@ class JWKSOptions:
     timeout: float = 5.0
     max_bytes: int = 256 * 1024
     allow_http: bool = False
-    verify: bool | str = True
+    verify: bool | str | ssl.SSLContext = True
     headers: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -112,6 +115,16 @@ class JWKSOptions:
             raise ConfigurationError("JWKSOptions.timeout must be > 0 seconds.")
         if isinstance(self.max_bytes, bool) or not isinstance(self.max_bytes, int) or self.max_bytes < 1024:
             raise ConfigurationError("JWKSOptions.max_bytes must be an integer >= 1024.")
+        if isinstance(self.verify, str) and not os.path.exists(self.verify):
+            raise ConfigurationError(f"JWKSOptions.verify: no CA bundle at {self.verify!r}.")
+
+    def tls(self) -> bool | ssl.SSLContext:
+        """What httpx gets as ``verify=``: a CA path becomes an ``ssl.SSLContext``."""
+        if isinstance(self.verify, str):
+            if os.path.isdir(self.verify):
+                return ssl.create_default_context(capath=self.verify)
+            return ssl.create_default_context(cafile=self.verify)
+        return self.verify
 
 
 def check_jwks_url(url: str, *, allow_http: bool = False) -> str:
@@ -180,6 +193,7 @@ class RemoteJWKS:
         self._forced_at = -math.inf
         self._inflight: asyncio.Task[bool] | None = None
         self._sync_lock = threading.Lock()
+        self._reported: set[str] = set()
 
     def __repr__(self) -> str:
         return f"RemoteJWKS({self.url!r}, keys={list(self.keys.verifying)})"
@@ -325,10 +339,9 @@ class RemoteJWKS:
     def _client_kwargs(self) -> dict[str, Any]:
         return {
             "timeout": self.options.timeout,
-            "verify": self.options.verify,
+            "verify": self.options.tls(),
             "follow_redirects": False,
             "headers": {"Accept": "application/jwk-set+json, application/json", **self.options.headers},
-            "trust_env": False,
         }
 
     def _accept(self, status: int, body: bytes) -> bool:
@@ -347,7 +360,9 @@ class RemoteJWKS:
         except _FetchFailed as exc:
             return self._failed(str(exc))
         for reason in ignored:
-            logger.warning("JWKS %s: ignoring %s", self.url, reason)
+            if reason not in self._reported:  # once, not at every refresh
+                self._reported.add(reason)
+                logger.warning("JWKS %s: ignoring %s", self.url, reason)
         self._fetched_at = self.clock()
         self._failed_at = None
         self.last_error = None

@@ -393,3 +393,93 @@ def test_docs_rotation_public_key_and_options() -> None:
     source = options.ajwt.key_source
     assert source.options.cache_ttl == 600
     assert source.algorithm == "RS256"
+
+
+# -- https with a private CA ------------------------------------------------------------------------
+
+
+def _tls_files(directory: Path) -> tuple[Path, Path, Path]:
+    """A CA, and a certificate it signed for 127.0.0.1: (ca.pem, server.pem, server.key)."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "apojwt test CA")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(True, False, False, False, False, True, True, False, False), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    server_key = ec.generate_private_key(ec.SECP256R1())
+    server = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+        .issuer_name(ca_name)
+        .public_key(server_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    paths = directory / "ca.pem", directory / "server.pem", directory / "server.key"
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(server.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(
+        server_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return paths
+
+
+@pytest.fixture
+def tls_issuer(tmp_path: Path) -> Iterator[tuple[str, Path, ApoJWT]]:
+    """The JWKS test app over https on 127.0.0.1, with a certificate from a private CA."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.servers import ROOT, wait_for_port
+
+    ca, certificate, key = _tls_files(tmp_path)
+    one = signer(1)
+    jwks_file = tmp_path / "jwks.json"
+    jwks_file.write_text(json.dumps(one.jwks()))
+    port = free_port()
+    command = [sys.executable, "-m", "uvicorn", "tests.e2e.jwks_app:app", "--host", "127.0.0.1", "--port", str(port)]
+    command += ["--ssl-certfile", str(certificate), "--ssl-keyfile", str(key), "--log-level", "warning"]
+    process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, "JWKS_FILE": str(jwks_file)})
+    try:
+        wait_for_port(port, process=process)
+        yield f"https://127.0.0.1:{port}/.well-known/jwks.json", ca, one
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+async def test_https_issuer_with_a_private_ca(tls_issuer: tuple[str, Path, ApoJWT]) -> None:
+    url, ca, one = tls_issuer
+    token = one.create_token(sub="alice")
+    trusted, _ = verifier(url, Clock(), verify=str(ca))
+    assert (await trusted.verify(token)).sub == "alice"
+    stranger, source = verifier(url, Clock())  # the system CAs do not know this issuer
+    with pytest.raises(ServiceUnavailableError):
+        await stranger.verify(token)
+    assert "ConnectError" in str(source.last_error)
