@@ -232,6 +232,8 @@ class ApoJWT:
             jwks_url=jwks_url,
             jwks_options=jwks_options,
         )
+        if jwks is not None or jwks_url is not None:
+            self.algorithm = self.keys.algorithm  # the pinned one, or "" when each JWK brings its own
         self.codec = TokenCodec(
             keys=self.keys,
             issuer=iss,
