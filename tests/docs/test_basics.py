@@ -249,3 +249,24 @@ def test_error_tree_on_the_errors_page_matches_the_module() -> None:
 
     assert fastapi_apojwt.errors.__doc__ is not None
     assert tree((DOCS / "tutorial" / "errors.md").read_text()) == tree(fastapi_apojwt.errors.__doc__)
+
+
+@_variants("openapi_password")
+def test_openapi_password_flow(module: ModuleType) -> None:
+    schema = module.app.openapi()
+    flow = schema["components"]["securitySchemes"]["OAuth2Password"]
+    assert flow["type"] == "oauth2"
+    assert flow["flows"]["password"]["tokenUrl"] == "/token"
+    assert {"OAuth2Password": ["orders:read"]} in schema["paths"]["/orders"]["get"]["security"]
+    assert {"BearerAuth": ["orders:read"]} in schema["paths"]["/orders"]["get"]["security"]
+    assert "security" not in schema["paths"]["/token"]["post"]
+
+    # What Swagger UI's dialog sends: a password-grant form to the token URL.
+    client = TestClient(module.app)
+    form = {"grant_type": "password", "username": "alice", "password": "alice-password", "scope": ""}
+    issued = client.post("/token", data=form)
+    assert issued.status_code == 200
+    token = issued.json()["access_token"]
+    assert client.get("/orders", headers=_bearer(token)).json() == ["orders of alice"]
+    assert client.post("/token", data={**form, "password": "wrong"}).status_code == 401
+    assert client.post("/token", data={**form, "username": "mallory"}).status_code == 401

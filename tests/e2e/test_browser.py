@@ -226,3 +226,25 @@ def test_redoc_offline(context: BrowserContext, example_server: UvicornServer) -
     page.goto(example_server.url + "/redoc")
     expect(page.locator("h1").first).to_contain_text("fastapi-apojwt example")
     expect(page.get_by_text("/orders").first).to_be_attached()
+
+
+def test_swagger_ui_password_login(context: BrowserContext, example_server: UvicornServer) -> None:
+    """The Authorize dialog logs in with a username and password through /auth/token."""
+    page = context.new_page()
+    page.goto(example_server.url + "/docs")
+    operation = "operations-orders-list_orders_orders_get"
+    expect(page.locator(f"#{operation}")).to_be_visible()
+
+    page.locator(".auth-wrapper button.authorize").click()
+    dialog = page.locator(".dialog-ux")
+    password_flow = dialog.locator(".auth-container").filter(has_text="OAuth2Password")
+    password_flow.locator("#oauth_username").fill("bob")
+    password_flow.locator("#oauth_password").fill("bob-password")
+    with page.expect_response(lambda r: r.url.endswith("/auth/token")) as login:
+        password_flow.locator("button.authorize").click()
+    assert login.value.status == 200
+    expect(password_flow.get_by_text("Authorized", exact=True)).to_be_visible()
+    dialog.locator("button.btn-done").first.click()
+
+    assert _execute(page, operation) == "200"
+    assert _execute(page, "operations-admin-admin_admin_get") == "403"
