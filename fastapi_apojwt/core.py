@@ -449,8 +449,8 @@ class ApoJWT:
         """Set how access tokens travel in cookies (for ``ApoJWT(token_location="cookies")``).
 
         With ``token_location="cookies"`` the access token is read from the
-        HTTP-only ``access_token`` cookie, and unsafe requests (POST, PUT, PATCH,
-        DELETE) must echo the ``csrf_access_token`` cookie in the ``X-CSRF-Token``
+        HTTP-only ``access_token`` cookie, and unsafe requests (every method but
+        GET, HEAD, OPTIONS and TRACE) must echo the ``csrf_access_token`` cookie in the ``X-CSRF-Token``
         header. Without calling this method the defaults apply.
 
         Example:

@@ -71,7 +71,8 @@ __all__ = [
 T = TypeVar("T")
 
 _ROTATION: ContextVar[RefreshContext | None] = ContextVar("apojwt_rotation", default=None)
-_UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Deny by default: every method but the safe ones (RFC 9110 §9.2.1) needs the CSRF pair.
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 
 def _utc(timestamp: float) -> datetime:
@@ -179,10 +180,10 @@ def check_csrf(
 
 
 def check_access_csrf(owner: ApoJWT, connection: HTTPConnection, token: str) -> None:
-    """CSRF check for a cookie-held access token on an unsafe method (POST, PUT, PATCH, DELETE)."""
+    """CSRF check for a cookie-held access token on any method but GET, HEAD, OPTIONS and TRACE."""
     if not owner.access_csrf or connection.scope.get("type") != "http":
         return
-    if connection.scope.get("method", "GET").upper() not in _UNSAFE_METHODS:
+    if connection.scope.get("method", "GET").upper() in _SAFE_METHODS:
         return
     check_csrf(
         connection,
