@@ -366,10 +366,13 @@ def run_sync(factory: Callable[[], Coroutine[Any, Any, T]], *, in_process: bool 
     background loop shared by all synchronous callers (Flask views).
     """
     if in_process:
+        # Step in a copy of the caller's context, so context variables the guard
+        # sets (the refresh rotation) never leak into the caller's thread.
+        steps = contextvars.copy_context()
         coroutine = factory()
         try:
             # A bare yield (``asyncio.sleep(0)``) needs no loop: step on. A future does.
-            while coroutine.send(None) is None:
+            while steps.run(coroutine.send, None) is None:
                 pass
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
@@ -409,6 +412,24 @@ async def authenticate_call(
         handler_call.reset(reset)
 
 
+def call_handler(
+    guard: Guard, context: Any, function: Callable[..., Any], args: tuple[Any, ...], kwargs: Mapping[str, Any]
+) -> Any:
+    """Call a sync handler authenticated off the request's own context.
+
+    After a refresh guard used its token up, the handler runs inside
+    :func:`~fastapi_apojwt.refresh.rotating`, so ``create_token`` continues the
+    family (as it does for async handlers) and nothing leaks past the call.
+    """
+    from .guards import RefreshGuard
+    from .refresh import rotating
+
+    if isinstance(guard, RefreshGuard) and guard.retire:
+        with rotating(context):
+            return function(*args, **kwargs)
+    return function(*args, **kwargs)
+
+
 def _detached_connection() -> HTTPConnection:
     """A connection with no headers, for calls outside any web framework."""
     return HTTPConnection({"type": "http", "method": "GET", "path": "/", "headers": [], "query_string": b""})
@@ -442,7 +463,7 @@ def _call_direct(
     connection = _detached_connection()
     context = authenticate_sync(guard, connection, args, kwargs)
     _inject(items, context, kwargs)
-    return function(*args, **kwargs)
+    return call_handler(guard, context, function, args, kwargs)
 
 
 async def _call_direct_async(
@@ -559,7 +580,7 @@ def decorate(guard: Guard, function: Callable[..., Any]) -> Callable[..., Any]:
                 return _call_direct(guard, function, items, args, kwargs)
             context = authenticate_sync(guard, connection, args, kwargs)
             _inject(items, context, kwargs)
-            return function(*args, **kwargs)
+            return call_handler(guard, context, function, args, kwargs)
 
         wrapper = sync_deferred_wrapper
 

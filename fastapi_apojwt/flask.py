@@ -40,7 +40,7 @@ except ImportError as missing:  # pragma: no cover - depends on the environment
 
 from starlette.requests import HTTPConnection
 
-from ._decorate import Injector, authenticate_call, authenticate_sync, injections_for
+from ._decorate import Injector, authenticate_call, authenticate_sync, call_handler, injections_for
 from .errors import ApoJWTError
 
 if TYPE_CHECKING:
@@ -104,7 +104,7 @@ def call_view(
     except ApoJWTError as error:
         _abort(error)
     _inject(items, context, kwargs)
-    return view(*args, **kwargs)
+    return call_handler(guard, context, view, args, kwargs)
 
 
 async def call_view_async(
