@@ -7,6 +7,13 @@ import secrets
 from dataclasses import dataclass, field
 
 
+def _secure_cookies_default() -> bool:
+    explicit = os.environ.get("APOJWT_SECURE_COOKIES")
+    if explicit is not None:
+        return explicit != "0"
+    return os.environ.get("APOJWT_ISSUER", "http://127.0.0.1:8000").startswith("https://")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Environment-driven configuration with safe defaults."""
@@ -21,8 +28,10 @@ class Settings:
     access_lifetime: int = field(default_factory=lambda: int(os.environ.get("APOJWT_ACCESS_LIFETIME", "900")))
     refresh_lifetime: int = field(default_factory=lambda: int(os.environ.get("APOJWT_REFRESH_LIFETIME", "86400")))
     # Secure cookies by default: browsers accept them from http://127.0.0.1 and http://localhost too.
-    # APOJWT_SECURE_COOKIES=0 for plain-HTTP clients that withhold Secure cookies (curl, httpx).
-    secure_cookies: bool = field(default_factory=lambda: os.environ.get("APOJWT_SECURE_COOKIES", "1") != "0")
+    # Secure cookies when the service's own URL is https. The demo is served on plain
+    # http://127.0.0.1, where curl, httpx and requests withhold Secure cookies, so
+    # there it defaults to off; APOJWT_SECURE_COOKIES=1/0 decides explicitly.
+    secure_cookies: bool = field(default_factory=lambda: _secure_cookies_default())
     # The CSRF double submit for the refresh cookie; APOJWT_CSRF=0 turns it off.
     csrf: bool = field(default_factory=lambda: os.environ.get("APOJWT_CSRF", "1") != "0")
     # Signing: HS256 with APOJWT_SECRET by default; or a key pair (see example_app/keys.py).

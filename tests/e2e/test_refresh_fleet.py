@@ -1,8 +1,9 @@
 """Two example-app processes sharing one real Redis: rotation, replay, logout, bursts, restarts, outages.
 
-Cookies are Secure by default, and httpx (like curl) withholds Secure cookies
-from http:// URLs, so these tests carry the cookies explicitly: what the
-server sets is parsed attribute by attribute, and sent back by hand.
+The fleet runs with APOJWT_SECURE_COOKIES=1, as a deployment behind TLS does, and
+httpx (like curl) withholds Secure cookies from http:// URLs, so these tests carry
+the cookies explicitly: what the server sets is parsed attribute by attribute, and
+sent back by hand. The plain-http demo default is tested with a cookie jar at the end.
 """
 
 from collections.abc import Iterator
@@ -39,7 +40,13 @@ class Session:
 
 
 def env(redis_url: str, **extra: str) -> dict[str, str]:
-    return {"APOJWT_SECRET": SECRET, "APOJWT_REFRESH_SECRET": REFRESH_SECRET, "APOJWT_REDIS_URL": redis_url, **extra}
+    return {
+        "APOJWT_SECRET": SECRET,
+        "APOJWT_REFRESH_SECRET": REFRESH_SECRET,
+        "APOJWT_REDIS_URL": redis_url,
+        "APOJWT_SECURE_COOKIES": "1",
+        **extra,
+    }
 
 
 @pytest.fixture(scope="module")
@@ -173,3 +180,24 @@ def test_redis_outage_is_503_then_recovers() -> None:
         redis.start()  # no app restart
         assert me(server, session.access).status_code == 200
         assert rotated(refresh(server, session)).access
+
+
+def test_plain_http_demo_works_with_a_cookie_jar(shared_redis: RedisServer) -> None:
+    """`make demo` serves plain http: a client's cookie jar carries the refresh flow unaided."""
+    demo_env = {"APOJWT_SECRET": SECRET, "APOJWT_REFRESH_SECRET": REFRESH_SECRET, "APOJWT_REDIS_URL": shared_redis.url}
+    with uvicorn_server(**demo_env) as server, httpx.Client(base_url=server.url, timeout=10) as client:
+        login = client.post("/auth/login", json={"username": "bob", "password": "bob-password"})
+        assert login.status_code == 200, login.text
+        cookies = set_cookies(login)
+        assert cookies["refresh_token"].flags == {"httponly"}
+        assert cookies["refresh_token"].attributes["path"] == "/auth"
+        old_refresh = client.cookies["refresh_token"]
+        rotated = client.post("/auth/refresh", headers={"X-CSRF-Token": client.cookies["csrf_refresh_token"]})
+        assert rotated.status_code == 200, rotated.text
+        assert client.cookies["refresh_token"] != old_refresh
+        access = rotated.json()["access_token"]
+        assert client.get("/orders", headers={"Authorization": f"Bearer {access}"}).status_code == 200
+        no_csrf = client.post("/auth/refresh")
+        assert no_csrf.status_code in (401, 403)
+        logout = client.post("/auth/logout", headers={"X-CSRF-Token": client.cookies["csrf_refresh_token"]})
+        assert logout.status_code in (200, 204), logout.text
