@@ -276,6 +276,7 @@ class RemoteJWKS:
         import httpx
 
         self.fetches += 1
+        deadline = time.monotonic() + self.options.timeout  # httpx's timeout is per read: bound the whole fetch
         try:
             async with (
                 httpx.AsyncClient(**self._client_kwargs()) as client,
@@ -285,8 +286,10 @@ class RemoteJWKS:
                 if response.status_code == 200:
                     async for chunk in response.aiter_bytes():
                         body += chunk
-                        if len(body) > self.options.max_bytes:
+                        if len(body) > self.options.max_bytes or time.monotonic() > deadline:
                             break
+                if time.monotonic() > deadline:
+                    return self._failed(f"the answer took longer than {self.options.timeout} s")
                 return self._accept(response.status_code, bytes(body))
         except asyncio.CancelledError:
             raise
@@ -322,14 +325,17 @@ class RemoteJWKS:
         import httpx
 
         self.fetches += 1
+        deadline = time.monotonic() + self.options.timeout
         try:
             with httpx.Client(**self._client_kwargs()) as client, client.stream("GET", self.url) as response:
                 body = bytearray()
                 if response.status_code == 200:
                     for chunk in response.iter_bytes():
                         body += chunk
-                        if len(body) > self.options.max_bytes:
+                        if len(body) > self.options.max_bytes or time.monotonic() > deadline:
                             break
+                if time.monotonic() > deadline:
+                    return self._failed(f"the answer took longer than {self.options.timeout} s")
                 return self._accept(response.status_code, bytes(body))
         except Exception as exc:
             return self._failed(f"could not fetch it ({type(exc).__name__})")

@@ -234,6 +234,21 @@ async def test_oversized_answer_is_a_failed_fetch(issuer: Issuer) -> None:
     assert "larger than 1024 bytes" in source.last_error
 
 
+async def test_a_stalling_issuer_cannot_hold_a_fetch_beyond_the_timeout(issuer: Issuer) -> None:
+    issuer.serve_raw("DRIP")
+    clock = Clock()
+    ajwt, source = verifier(issuer.url, clock, timeout=1)
+    with pytest.raises(ServiceUnavailableError):
+        await ajwt.verify(signer(1).create_token(sub="a"))
+    assert source.last_error == "the answer took longer than 1 s"
+    source.last_error = None
+    clock.now += 2  # the retry interval
+    with pytest.raises(ServiceUnavailableError):
+        ajwt.decode(signer(1).create_token(sub="a"))  # the blocking path is bounded too
+    assert source.last_error == "the answer took longer than 1 s"
+    assert source.fetches == 2
+
+
 async def test_issuer_down_keeps_cached_keys_then_max_stale_fails_closed(issuer: Issuer) -> None:
     one = signer(1)
     path = issuer.path.parent / "down.json"
