@@ -276,6 +276,22 @@ def load_key(material: KeyMaterial) -> PrivateKey | PublicKey:
     return loaded
 
 
+def _suggestion(material: object) -> str:
+    """``' (algorithm="ES256" for this key)'`` when the key type says it, else ``''``."""
+    try:
+        key = load_key(material)  # type: ignore[arg-type]
+    except Exception:
+        return ""
+    if isinstance(key, (rsa.RSAPrivateKey, rsa.RSAPublicKey)):
+        return ' (algorithm="RS256" or "PS256" for this RSA key)'
+    if isinstance(key, (ec.EllipticCurvePrivateKey, ec.EllipticCurvePublicKey)):
+        for alg, curve in _EC_CURVES.items():
+            if isinstance(key.curve, curve):
+                return f' (algorithm="{alg}" for this key)'
+        return ""
+    return ' (algorithm="EdDSA" for this key)'
+
+
 def _public_of(key: PrivateKey | PublicKey) -> PublicKey:
     return key.public_key() if isinstance(key, _PRIVATE_TYPES) else key
 
@@ -292,8 +308,8 @@ def _hmac_secret(material: KeyMaterial, algorithm: str, *, strict: bool, what: s
     if _parses_as_key(secret):
         raise ConfigurationError(
             f"The {what} looks like a PEM, DER, OpenSSH or JWK key, but algorithm is {algorithm}. "
-            "Using a public key as an HMAC secret enables algorithm confusion: "
-            "set algorithm= to the key's asymmetric algorithm instead."
+            "Using a key as an HMAC secret invites algorithm confusion: "
+            f"set algorithm= to the key's asymmetric algorithm instead{_suggestion(secret)}."
         )
     minimum = HMAC_ALGORITHMS[algorithm]
     if len(secret) < minimum:
@@ -513,7 +529,10 @@ class KeySet:
 
         if algorithm in HMAC_ALGORITHMS:
             if public_keys:
-                raise ConfigurationError("public_key= is for asymmetric algorithms; HMAC uses secret=.")
+                raise ConfigurationError(
+                    f"public_key= needs an asymmetric algorithm, not {algorithm}: pass algorithm= to match the key"
+                    f"{_suggestion(public_keys[0])}."
+                )
             if secret is None:
                 raise ConfigurationError(f"{algorithm} needs a secret. Pass it as the first argument.")
             raw = _hmac_secret(secret, algorithm, strict=strict, what=what)

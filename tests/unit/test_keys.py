@@ -319,3 +319,14 @@ def test_certificate_pem_is_a_public_key(tmp_path: Path) -> None:
     verifier = ApoJWT(public_key=pem, algorithm="ES256")
     signer = ApoJWT(key, algorithm="ES256")
     assert verifier.decode(signer.create_token(sub="a")).sub == "a"
+
+
+@pytest.mark.parametrize(
+    ("name", "hint"), [("ES384", '"ES384"'), ("RS256", '"RS256" or "PS256"'), ("EdDSA", '"EdDSA"')]
+)
+def test_forgotten_algorithm_names_the_right_one(name: str, hint: str) -> None:
+    """A newcomer passes a key pair with the default HS256: the error says which algorithm to use."""
+    with pytest.raises(ConfigurationError, match=f"algorithm={hint}"):
+        ApoJWT(private_pem(name))
+    with pytest.raises(ConfigurationError, match=f"algorithm={hint}"):
+        ApoJWT(public_key=public_pem(name))
