@@ -1,7 +1,7 @@
 """A fleet on 127.0.0.1: the example issuer and two verifiers that know only its JWKS URL.
 
-Real uvicorn processes. The issuer signs with EdDSA keys read from files; it is
-stopped (the verifiers keep verifying with cached keys), brought back with a
+Real uvicorn processes. The verifiers start first (503 until the issuer is up).
+The issuer signs with EdDSA keys read from files; it is stopped (the verifiers keep verifying with cached keys), brought back with a
 rotated key (the verifiers pick it up on the first token naming it), and the
 old key is finally retired (the verifiers drop it after their cache TTL).
 """
@@ -64,10 +64,12 @@ def keys(tmp_path: Path) -> dict[str, Path]:
 
 @pytest.fixture
 def fleet(keys: dict[str, Path]) -> Iterator[tuple[UvicornServer, list[UvicornServer]]]:
+    """Two verifiers, started before their issuer (which the test starts)."""
     issuer = UvicornServer(
         "example_app.main:app",
         {**COMMON, "APOJWT_ALGORITHM": "EdDSA", "APOJWT_PRIVATE_KEY_FILE": str(keys["k1"])},
-    ).start()
+        port=free_port(),
+    )
     verifiers: list[UvicornServer] = []
     try:
         for _ in range(2):
@@ -93,6 +95,16 @@ def test_fleet_rotation_and_issuer_outage(
     fleet: tuple[UvicornServer, list[UvicornServer]], keys: dict[str, Path]
 ) -> None:
     issuer, verifiers = fleet
+    # The verifiers start before their issuer: no key yet, so 503 (and never 500), not 401.
+    early = ApoJWT(private_pem("EdDSA", 1), algorithm="EdDSA", iss=ISSUER, server_audience=[AUDIENCE])
+    early_token = early.create_token(sub="alice", permissions=["orders:read"])
+    for verifier in verifiers:
+        response = httpx.get(verifier.url + "/orders", headers={"Authorization": f"Bearer {early_token}"})
+        assert response.status_code == 503
+        assert response.headers["retry-after"] == "1"
+    issuer.start()
+    for verifier in verifiers:
+        eventually(lambda v=verifier: status(v, early_token) == 200)
     published = httpx.get(issuer.url + "/.well-known/jwks.json").json()["keys"]
     assert [k["alg"] for k in published] == ["EdDSA"]
     alice = login(issuer, "alice")
@@ -133,28 +145,6 @@ def test_fleet_rotation_and_issuer_outage(
     for verifier in verifiers:
         eventually(lambda v=verifier: status(v, alice) == 401)
         assert status(verifier, bob) == 200
-
-
-def test_verifier_starts_before_its_issuer(keys: dict[str, Path]) -> None:
-    issuer = UvicornServer(
-        "example_app.main:app", {**COMMON, "APOJWT_ALGORITHM": "EdDSA", "APOJWT_PRIVATE_KEY_FILE": str(keys["k1"])}
-    )
-    issuer.port = free_port()
-    verifier = UvicornServer(
-        "example_app.verifier:app",
-        {**COMMON, "APOJWT_JWKS_URL": issuer.url + "/.well-known/jwks.json", "APOJWT_JWKS_RETRY_INTERVAL": "0.2"},
-    ).start()
-    try:
-        signer = ApoJWT(private_pem("EdDSA", 1), algorithm="EdDSA", iss=ISSUER, server_audience=[AUDIENCE])
-        token = signer.create_token(sub="alice", permissions=["orders:read"])
-        response = httpx.get(verifier.url + "/orders", headers={"Authorization": f"Bearer {token}"})
-        assert response.status_code == 503
-        assert response.headers["retry-after"] == "1"
-        issuer.start()
-        eventually(lambda: status(verifier, token) == 200)
-    finally:
-        verifier.stop()
-        issuer.stop()
 
 
 def test_flood_of_unknown_kids_barely_reaches_the_issuer(tmp_path: Path) -> None:
