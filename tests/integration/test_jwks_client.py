@@ -498,3 +498,21 @@ async def test_https_issuer_with_a_private_ca(tls_issuer: tuple[str, Path, ApoJW
     with pytest.raises(ServiceUnavailableError):
         await stranger.verify(token)
     assert "ConnectError" in str(source.last_error)
+
+
+async def test_key_urls_in_tokens_are_never_fetched(issuer: Issuer, tmp_path: Path) -> None:
+    """jku / x5u / a URL-shaped kid point at an attacker's server: it never hears from the verifier."""
+    issuer.publish(signer(1))
+    attacker_keys = tmp_path / "attacker.json"
+    attacker = ApoJWT(private_pem("EdDSA", 99), algorithm="EdDSA", iss=ISSUER, server_audience=[AUDIENCE])
+    attacker_keys.write_text(json.dumps(attacker.jwks()))
+    with uvicorn_server("tests.e2e.jwks_app:app", JWKS_FILE=str(attacker_keys)) as evil:
+        evil_url = evil.url + "/.well-known/jwks.json"
+        ajwt, _ = verifier(issuer.url, Clock())
+        claims = jwt.decode(forged(), options={"verify_signature": False})
+        kid = attacker.jwks()["keys"][0]["kid"]
+        for header in ({"jku": evil_url, "kid": kid}, {"x5u": evil_url, "kid": kid}, {"kid": evil_url}):
+            token = jwt.encode(claims, private_key("EdDSA", 99), algorithm="EdDSA", headers=header)
+            with pytest.raises(UnknownKeyError):
+                await ajwt.verify(token)
+        assert httpx.get(evil.url + "/count").json() == {"count": 0}
