@@ -29,7 +29,7 @@ def plain(token_subject: str, token_permissions: list[str], token_data: dict[str
 @ajwt.permission_required("orders:read")
 def legacy_body(
     authorization: str | None = Header(None),
-    token_data: dict[str, Any] | None = Body(None),
+    token_data: dict[str, Any] | None = Body(None),  # noqa: B008 - the apojwt 1.x idiom under test
     token_subject: str | None = Body(None),
 ) -> dict[str, Any]:
     return {"sub": token_subject, "data": token_data}
