@@ -39,7 +39,7 @@ def app_on_redis(*, persist: bool = True) -> Iterator[tuple[RedisServer, Uvicorn
         yield redis, app
 
 
-def poll(check: Callable[[], bool], attempts: int = 200) -> bool:
+def poll(check: Callable[[], bool], attempts: int = 600) -> bool:
     """Retry ``check`` a bounded number of times (a recovery is awaited, never timed)."""
     for _ in range(attempts):
         if check():

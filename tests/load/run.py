@@ -141,7 +141,7 @@ class Load:
             session = 0
             while time.monotonic() < self.deadline:
                 session += 1
-                if self.race and session % 3 == 0:
+                if self.race and (session + number) % 3 == 0:
                     await self.refresh_race(client, name)
                 else:
                     await self.session(client, name)
