@@ -14,7 +14,7 @@ from starlette.responses import Response
 from starlette.status import WS_1008_POLICY_VIOLATION
 
 from . import refresh as _refresh
-from ._cache import TokenCache, VerifiedToken
+from ._cache import TokenCache, VerifiedToken, new_context
 from .context import RefreshContext, TokenContext
 from .cookies import CookieSettings, check_cookie_name, check_header_name, clear_token_cookies, set_token_cookies
 from .errors import (
@@ -252,6 +252,7 @@ class ApoJWT:
         self._context_class: type[TokenContext[Any]] = (
             TokenContext[data_model] if data_model is not None else TokenContext  # type: ignore[valid-type]
         )
+        self._cache_config = (self._context_class, self.policy, data_model)
         self._access_finder: Finder = bearer_token if token_location == "headers" else cookie_token(access_cookie_name)
         if token_finder is not None:
             self._access_finder = user_finder(token_finder)
@@ -852,19 +853,17 @@ class ApoJWT:
             if entry.keys is codec.keys and entry.valid_at(codec.clock(), codec.leeway):
                 return entry.context(token)
             cache.discard(token)  # out of its time window or keys changed: verify from scratch
-        entry = self._verified_token(codec.verify(token, ACCESS))
-        context = entry.context(token)  # raises (and nothing is cached) if data misfits data_model
-        cache.put(token, entry)
+        claims = codec.verify(token, ACCESS)
+        context = self._build_context(token, claims)  # raises (nothing cached) if data misfits data_model
+        iat = claims["iat"]
+        nbf = claims.get("nbf")
+        start = iat if nbf is None or nbf < iat else nbf
+        cache.put(token, VerifiedToken(claims["exp"], start, codec.keys, self._cache_config))
         return context
 
-    def _verified_token(self, claims: Claims) -> VerifiedToken:
-        return VerifiedToken(
-            claims, keys=self.codec.keys, cls=self._context_class, policy=self.policy, data_model=self.data_model
-        )
-
     def _build_context(self, token: str, claims: Claims) -> TokenContext[Any]:
-        """The context of verified ``claims`` (which it keeps private: the context gets copies)."""
-        return self._verified_token(claims).context(token)
+        """The context of verified ``claims``, which it takes over."""
+        return new_context(self._context_class, claims, token, policy=self.policy, data_model=self.data_model)
 
     def clear_token_cache(self) -> None:
         """Forget every cached verification (e.g. after changing keys by hand).

@@ -23,7 +23,7 @@ from fastapi_apojwt import (
     RevokedTokenError,
     TokenContext,
 )
-from fastapi_apojwt._cache import VerifiedToken
+from fastapi_apojwt._cache import _fast_classes, new_context
 from tests.conftest import AUDIENCE, ISSUER, SECRET
 
 NOW = 1_800_000_000.0
@@ -234,10 +234,9 @@ def test_bounded_and_least_recently_used_leaves_first(clock: Clock) -> None:
 
 def test_failures_are_never_cached(ajwt: ApoJWT, clock: Clock) -> None:
     good = mint(ajwt)
-    other = make(clock)
-    other.codec.keys = other.codec.keys.__class__.build(algorithm="HS256", secret=OTHER_SECRET)
     bad_signature = ApoJWT(OTHER_SECRET, iss=ISSUER, server_audience=[AUDIENCE], clock=clock).create_token(sub="x")
-    floods = [f"a{i}.b.c" for i in range(500)] + [good[:-2] + f"{i:02d}" for i in range(100)] + [bad_signature]
+    tampered = [good[:-2] + f"{i:02d}" for i in range(100)]
+    floods = [f"a{i}.b.c" for i in range(500)] + [t for t in tampered if t != good] + [bad_signature]
     for bogus in floods:
         with pytest.raises(InvalidTokenError):
             ajwt.decode(bogus)
@@ -354,13 +353,16 @@ def test_context_stays_frozen(ajwt: ApoJWT) -> None:
     assert token not in repr(context)
 
 
-def test_fast_construction_matches_model_construct(ajwt: ApoJWT) -> None:
+def test_fast_construction_matches_model_construct(ajwt: ApoJWT, monkeypatch: pytest.MonkeyPatch) -> None:
     token = mint(ajwt, team="a")
-    claims = ajwt.codec.verify(token, "access")
-    entry = VerifiedToken(claims, keys=ajwt.codec.keys, cls=TokenContext, policy=ajwt.policy, data_model=None)
-    fast = entry.context(token)
-    entry._fast = False
-    slow = entry.context(token)
+
+    def build() -> TokenContext:
+        claims = ajwt.codec.verify(token, "access")
+        return new_context(TokenContext, claims, token, policy=ajwt.policy, data_model=None)
+
+    fast = build()
+    monkeypatch.setitem(_fast_classes, TokenContext, False)
+    slow = build()
     assert fast == slow
     assert repr(fast) == repr(slow)
     assert fast.model_dump() == slow.model_dump()
@@ -368,6 +370,15 @@ def test_fast_construction_matches_model_construct(ajwt: ApoJWT) -> None:
     assert fast.__pydantic_fields_set__ == slow.__pydantic_fields_set__
     assert fast.__pydantic_private__ == slow.__pydantic_private__
     assert fast.model_copy() == fast
+
+
+def test_hits_rebuild_the_same_context_either_way(clock: Clock, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(_fast_classes, TokenContext, False)
+    ajwt = make(clock)
+    token = mint(ajwt, team="a")
+    first = ajwt.decode(token)
+    assert ajwt.decode(token) == first
+    assert ajwt.decode(token).claims is not first.claims
 
 
 def test_concurrent_hits_from_threads(clock: Clock) -> None:
