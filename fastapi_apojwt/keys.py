@@ -459,10 +459,16 @@ class KeySet:
             return self.verifying[self.signing.kid]
         return next(iter(self.verifying.values()), None)
 
-    def find(self, kid: object) -> VerificationKey | None:
-        """Select a configured key by ``kid``; never loads anything from the token."""
+    def find(self, kid: object, alg: str | None = None) -> VerificationKey | None:
+        """Select a configured key by ``kid``; never loads anything from the token.
+
+        Without a ``kid``, the first key of algorithm ``alg`` (the signing key first).
+        """
         if kid is None:
-            return self.default
+            default = self.default
+            if alg is None or default is None or default.algorithm == alg:
+                return default
+            return next((k for k in self.fallbacks if k.algorithm == alg), default)
         if not isinstance(kid, str):
             return None
         key = self.verifying.get(kid)

@@ -238,7 +238,7 @@ class TokenCodec:
         kid = header.get("kid")
         if kid is not None and not isinstance(kid, str):
             raise MalformedTokenError
-        key = keys.find(kid)
+        key = keys.find(kid, alg)
         if key is None:
             raise UnknownKeyError
         if key.algorithm != alg:  # each key is bound to one algorithm (RFC 8725 §3.1)

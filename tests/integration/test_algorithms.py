@@ -271,3 +271,15 @@ def test_keyset_swap_is_seen_by_the_request_path() -> None:
     assert _status(client, token) == 200
     verifier._use_keys(KeySet.from_jwks(ApoJWT(private_pem("EdDSA", 3), algorithm="EdDSA").jwks()))
     assert _status(client, token) == 401  # the cached verification went with the old keys
+
+
+def test_kidless_tokens_with_a_mixed_jwks() -> None:
+    """Tokens without kid, against a JWK set of several algorithms: the keys of the token's algorithm are tried."""
+    rs = ApoJWT(private_pem("RS256"), algorithm="RS256", **_kw())
+    es = ApoJWT(private_pem("ES256"), algorithm="ES256", **_kw())
+    verifier = _app(ApoJWT(jwks={"keys": rs.jwks()["keys"] + es.jwks()["keys"]}, **_kw()))
+    claims = _claims(perms=["orders:read"])
+    assert _status(verifier, jwt.encode(claims, private_key("ES256"), algorithm="ES256")) == 200
+    assert _status(verifier, jwt.encode(claims, private_key("RS256"), algorithm="RS256")) == 200
+    assert _status(verifier, jwt.encode(claims, private_key("RS256"), algorithm="PS256")) == 401
+    assert _status(verifier, jwt.encode(claims, private_key("ES256", 3), algorithm="ES256")) == 401
