@@ -501,6 +501,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         except BrokenPipeError:
             code = EXIT_OK
     for warning in caught:
+        if warning.category.__name__ == "InsecureKeyLengthWarning":
+            continue  # PyJWT repeating our WeakSecretWarning at signing time
         print(f"warning: {warning.message}", file=sys.stderr)
     return code
 

@@ -212,6 +212,7 @@ def test_weak_secret_is_a_warning_not_a_traceback() -> None:
     result = run("issue", "--secret", "short", "--sub", "x")
     assert result.returncode == 0
     assert "warning: The secret is 5 bytes; HS256 wants at least 32" in result.stderr
+    assert result.stderr.count("warning:") == 1
 
 
 def test_issue_refuses_a_public_key(tmp_path: Path) -> None:
