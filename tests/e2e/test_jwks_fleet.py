@@ -1,9 +1,10 @@
 """A fleet on 127.0.0.1: the example issuer and two verifiers that know only its JWKS URL.
 
 Real uvicorn processes. The verifiers start first (503 until the issuer is up).
-The issuer signs with EdDSA keys read from files; it is stopped (the verifiers keep verifying with cached keys), brought back with a
-rotated key (the verifiers pick it up on the first token naming it), and the
-old key is finally retired (the verifiers drop it after their cache TTL).
+The issuer signs with EdDSA keys read from files; it is stopped (the verifiers
+keep verifying with cached keys), brought back with a rotated key (the
+verifiers pick it up on the first token naming it), and the old key is finally
+retired (the verifiers drop it after their cache TTL).
 """
 
 from __future__ import annotations
