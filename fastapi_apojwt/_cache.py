@@ -32,6 +32,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
+from array import array
 from collections import OrderedDict
 from datetime import datetime, timezone
 from typing import Any, Final
@@ -244,18 +245,43 @@ class VerifiedToken:
 
 
 class TokenCache:
-    """A bounded, thread-safe LRU map from token string to :class:`VerifiedToken`."""
+    """A bounded, thread-safe LRU map from token string to :class:`VerifiedToken`, with a doorkeeper.
 
-    __slots__ = ("_entries", "_lock", "maxsize")
+    A token is admitted on its second successful verification: the first one
+    only notes its hash in a fixed-size array (the doorkeeper, as in TinyLFU),
+    so a stream of tokens that are each seen once (a flood, or a batch job)
+    costs an array store per token instead of an entry and an eviction. A hash
+    collision in the doorkeeper only admits a token one verification early or
+    late; the cache itself is keyed by the exact token string.
+    """
+
+    __slots__ = ("_door", "_entries", "_lock", "_mask", "maxsize")
 
     def __init__(self, maxsize: int) -> None:
         """Hold at most ``maxsize`` entries (``maxsize`` > 0)."""
         self.maxsize = maxsize
         self._entries: OrderedDict[str, VerifiedToken] = OrderedDict()
         self._lock = threading.Lock()
+        slots = 64
+        while slots < 2 * maxsize:
+            slots *= 2
+        self._mask = slots - 1
+        self._door = array("q", bytes(8 * slots))
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    def admit(self, token: str, claims: Claims, keys: object, config: tuple[Any, Any, Any]) -> None:
+        """Cache ``token``, just verified with ``keys``, if it was verified before; else remember its hash."""
+        digest = hash(token)
+        slot = digest & self._mask
+        door = self._door
+        if door[slot] != digest:
+            door[slot] = digest
+            return
+        iat = claims["iat"]
+        nbf = claims.get("nbf")
+        self.put(token, VerifiedToken(claims["exp"], iat if nbf is None or nbf < iat else nbf, keys, config))
 
     def get(self, token: str) -> VerifiedToken | None:
         """The entry for ``token``, marked as recently used, or ``None``."""

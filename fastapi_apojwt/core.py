@@ -14,7 +14,7 @@ from starlette.responses import Response
 from starlette.status import WS_1008_POLICY_VIOLATION
 
 from . import refresh as _refresh
-from ._cache import TokenCache, VerifiedToken, new_context
+from ._cache import TokenCache, new_context
 from .context import RefreshContext, TokenContext
 from .cookies import CookieSettings, check_cookie_name, check_header_name, clear_token_cookies, set_token_cookies
 from .errors import (
@@ -492,9 +492,10 @@ class ApoJWT:
         elif self.refresh_codec is not None and self.refresh_codec.keys.signing is not None:
             secret = self.refresh_codec.keys.signing.key
         else:
-            raise ConfigurationError(
-                "CSRF for access cookies needs a secret: pass csrf_secret to config_access_cookies()."
-            )
+            # A verify-only or asymmetric instance has no secret. The CSRF value only
+            # binds the double-submit pair to the token, and the token itself is the
+            # secret a cross-site attacker lacks, so a fixed key is as sound here.
+            secret = b"fastapi-apojwt access-cookie csrf binding"
         return _refresh.derive_csrf_key(secret, "access")
 
     # -- minting and decoding ----------------------------------------------------------
@@ -855,10 +856,7 @@ class ApoJWT:
             cache.discard(token)  # out of its time window or keys changed: verify from scratch
         claims = codec.verify(token, ACCESS)
         context = self._build_context(token, claims)  # raises (nothing cached) if data misfits data_model
-        iat = claims["iat"]
-        nbf = claims.get("nbf")
-        start = iat if nbf is None or nbf < iat else nbf
-        cache.put(token, VerifiedToken(claims["exp"], start, codec.keys, self._cache_config))
+        cache.admit(token, claims, codec.keys, self._cache_config)  # cached from its second verification on
         return context
 
     def _build_context(self, token: str, claims: Claims) -> TokenContext[Any]:

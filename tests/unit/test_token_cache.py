@@ -59,6 +59,12 @@ def mint(ajwt: ApoJWT, **data: Any) -> str:
     return token
 
 
+def warm(ajwt: ApoJWT, token: str) -> TokenContext:
+    """Verify ``token`` twice: a token is admitted to the cache on its second verification."""
+    ajwt.decode(token)
+    return ajwt.decode(token)
+
+
 def cached(ajwt: ApoJWT) -> int:
     cache = ajwt._token_cache
     return 0 if cache is None else len(cache)
@@ -79,6 +85,8 @@ def forbid_verification(ajwt: ApoJWT, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_second_decode_is_a_hit_with_an_equal_context(ajwt: ApoJWT, monkeypatch: pytest.MonkeyPatch) -> None:
     token = mint(ajwt)
     first = ajwt.decode(token)
+    assert cached(ajwt) == 0  # the doorkeeper only noted it
+    ajwt.decode(token)
     assert cached(ajwt) == 1
     forbid_verification(ajwt, monkeypatch)
     second = ajwt.decode(token)
@@ -90,6 +98,12 @@ def test_second_decode_is_a_hit_with_an_equal_context(ajwt: ApoJWT, monkeypatch:
     assert second.token == token
     assert second.has_permission("orders:read")
     assert not second.has_permission("orders:write")
+
+
+def test_tokens_seen_once_are_not_cached(ajwt: ApoJWT) -> None:
+    for i in range(200):
+        ajwt.decode(mint(ajwt, n=i))
+    assert cached(ajwt) == 0
 
 
 def test_cache_off_with_zero(clock: Clock) -> None:
@@ -110,7 +124,7 @@ def test_cache_size_must_be_a_non_negative_int(clock: Clock, size: Any) -> None:
 
 def test_hit_rejects_an_expired_token(ajwt: ApoJWT, clock: Clock) -> None:
     token = mint(ajwt)
-    ajwt.decode(token)
+    warm(ajwt, token)
     clock.now = NOW + 899
     ajwt.decode(token)  # still valid, from the cache
     clock.now = NOW + 900
@@ -125,7 +139,7 @@ def test_hit_rejects_an_expired_token(ajwt: ApoJWT, clock: Clock) -> None:
 def test_hit_honours_leeway_exactly_as_a_miss(clock: Clock) -> None:
     ajwt = make(clock, leeway=30)
     token = mint(ajwt)
-    ajwt.decode(token)
+    warm(ajwt, token)
     clock.now = NOW + 929
     assert ajwt.decode(token).sub == "alice"
     clock.now = NOW + 930
@@ -135,7 +149,7 @@ def test_hit_honours_leeway_exactly_as_a_miss(clock: Clock) -> None:
 
 def test_hit_rejects_when_the_clock_goes_back_before_issue(ajwt: ApoJWT, clock: Clock) -> None:
     token = mint(ajwt)
-    ajwt.decode(token)
+    warm(ajwt, token)
     clock.now = NOW - 60
     with pytest.raises(ImmatureTokenError):
         ajwt.decode(token)
@@ -157,6 +171,7 @@ async def test_hit_rejects_a_revoked_token_at_once(ajwt: ApoJWT) -> None:
 
 async def test_subject_revocation_beats_the_cache(ajwt: ApoJWT) -> None:
     token = mint(ajwt)
+    await ajwt.verify(token)
     await ajwt.verify(token)
     await ajwt.store.revoke_subject("alice", issued_before=NOW, ttl=900)
     with pytest.raises(RevokedTokenError):
@@ -187,14 +202,15 @@ def test_revoked_token_fails_through_the_guard_while_cached(ajwt: ApoJWT) -> Non
 
 def test_changing_keys_invalidates_entries(ajwt: ApoJWT, clock: Clock) -> None:
     token = mint(ajwt)
-    ajwt.decode(token)
+    warm(ajwt, token)
     ajwt.codec.keys = make(clock).codec.keys.__class__.build(algorithm="HS256", secret=OTHER_SECRET)
     with pytest.raises(InvalidSignatureError):
         ajwt.decode(token)
 
 
 def test_clear_token_cache(ajwt: ApoJWT) -> None:
-    ajwt.decode(mint(ajwt))
+    warm(ajwt, mint(ajwt))
+    assert cached(ajwt) == 1
     ajwt.clear_token_cache()
     assert cached(ajwt) == 0
     make(Clock(), cache_size=0).clear_token_cache()
@@ -202,7 +218,7 @@ def test_clear_token_cache(ajwt: ApoJWT) -> None:
 
 def test_a_token_is_cached_only_under_its_exact_string(ajwt: ApoJWT) -> None:
     token = mint(ajwt)
-    ajwt.decode(token)
+    warm(ajwt, token)
     for variant in (token + " ", " " + token, token[:-1], token.replace(".", "..", 1), token.upper()):
         with pytest.raises(InvalidTokenError):
             ajwt.decode(variant)
@@ -223,7 +239,7 @@ def test_bounded_and_least_recently_used_leaves_first(clock: Clock) -> None:
     tokens = [mint(ajwt, n=i) for i in range(40)]
     keep = tokens[0]
     for token in tokens:
-        ajwt.decode(token)
+        warm(ajwt, token)
         ajwt.decode(keep)  # kept recent
         assert cached(ajwt) <= 8
     assert cached(ajwt) == 8
@@ -272,7 +288,7 @@ def test_a_misfit_data_model_is_not_cached(clock: Clock) -> None:
 
 def test_hits_never_share_mutable_objects(ajwt: ApoJWT) -> None:
     token = mint(ajwt, team="a", tags=["x"], nested={"deep": [1, {"k": "v"}]})
-    first = ajwt.decode(token)
+    first = warm(ajwt, token)
     first.claims["perms"].append("admin")  # type: ignore[attr-defined]
     first.claims["aud"].append("https://evil.test")  # type: ignore[attr-defined]
     first.data["team"] = "mallory"
@@ -293,7 +309,7 @@ def test_hits_never_share_mutable_objects(ajwt: ApoJWT) -> None:
 
 def test_flat_data_is_copied_too(ajwt: ApoJWT) -> None:
     token = mint(ajwt, team="a", n=1)
-    first = ajwt.decode(token)
+    first = warm(ajwt, token)
     first.data["team"] = "mallory"
     first.claims["data"]["n"] = 2  # type: ignore[index]
     assert ajwt.decode(token).data == {"team": "a", "n": 1}
@@ -301,7 +317,8 @@ def test_flat_data_is_copied_too(ajwt: ApoJWT) -> None:
 
 def test_the_first_caller_cannot_poison_the_cache(ajwt: ApoJWT) -> None:
     token = mint(ajwt, team="a")
-    first = ajwt.decode(token)  # the miss: built from the claims that went into the cache
+    ajwt.decode(token)
+    first = ajwt.decode(token)  # the verification that admitted the token to the cache
     first.data["team"] = "mallory"
     first.claims["perms"].append("admin")  # type: ignore[attr-defined]
     assert ajwt.decode(token).data == {"team": "a"}
@@ -315,7 +332,7 @@ def test_typed_data_is_a_new_model_per_hit(clock: Clock) -> None:
 
     ajwt = make(clock, data_model=Team)
     token = ajwt.create_token(sub="alice", data={"team": "a", "members": ["alice"]})
-    first = ajwt.decode(token)
+    first = warm(ajwt, token)
     first.data.members.append("mallory")
     second = ajwt.decode(token)
     assert isinstance(second.data, Team)
