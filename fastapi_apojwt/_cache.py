@@ -91,13 +91,6 @@ def _copy_plan(claims: Claims) -> tuple[str, ...] | None:
     return tuple(mutable)
 
 
-def _is_fast(cls: type[TokenContext[Any]]) -> bool:
-    fast = _fast_classes.get(cls)
-    if fast is None:
-        fast = _fast_classes[cls] = set(cls.model_fields) == set(_FIELDS)
-    return fast
-
-
 def _values(claims: Claims, token: str, policy: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     """The field values and private attributes of the context of verified ``claims`` (which it uses as they are)."""
     perms: list[str] = claims["perms"]
@@ -150,11 +143,15 @@ def _validate(data_model: type[BaseModel], data: Any) -> BaseModel:
         raise InvalidClaimError("The token's 'data' claim does not match the expected shape.") from None
 
 
-def _construct(cls: type[TokenContext[Any]], values: dict[str, Any], private: dict[str, Any]) -> TokenContext[Any]:
+def _is_fast(cls: type[TokenContext[Any]]) -> bool:
     fast = _fast_classes.get(cls)
     if fast is None:
         fast = _fast_classes[cls] = set(cls.model_fields) == _FIELDS_SET
-    if fast:
+    return fast
+
+
+def _construct(cls: type[TokenContext[Any]], values: dict[str, Any], private: dict[str, Any]) -> TokenContext[Any]:
+    if _is_fast(cls):
         # What model_construct does, minus its generic per-field loop: every field is given.
         context = _new(cls)
         _set(context, "__dict__", values)
@@ -171,9 +168,9 @@ def _construct(cls: type[TokenContext[Any]], values: dict[str, Any], private: di
 class _Settled:
     """What a first hit precomputes: the private template and the immutable field values."""
 
-    __slots__ = ("deep", "fields", "plan", "private", "template")
+    __slots__ = ("deep", "fast", "fields", "plan", "private", "template")
 
-    def __init__(self, token: str, policy: Any) -> None:
+    def __init__(self, token: str, cls: type[TokenContext[Any]], policy: Any) -> None:
         payload = token.split(".")[1]
         text = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)).decode("utf-8")
         self.template: Claims = json.loads(text)  # verified before: no duplicate names, no NaN
@@ -182,6 +179,7 @@ class _Settled:
         fields, self.private = _values(self.template, "", policy)
         fields["claims"] = fields["data"] = None
         self.fields = fields
+        self.fast = _is_fast(cls)
 
 
 class VerifiedToken:
@@ -209,7 +207,7 @@ class VerifiedToken:
 
     def _settle(self, token: str) -> _Settled:
         # Two threads may both settle an entry: they compute equal values, and either result serves.
-        settled = self._settled = _Settled(token, self.config[1])
+        settled = self._settled = _Settled(token, self.config[0], self.config[1])
         return settled
 
     def claims(self, token: str) -> Claims:
@@ -232,15 +230,29 @@ class VerifiedToken:
             InvalidClaimError: ``data`` does not fit the configured ``data_model``.
         """
         settled = self._settled or self._settle(token)
-        claims = self.claims(token)
-        data: Any = claims.get("data") or {}
+        plan = settled.plan
+        if plan is None:
+            claims: Claims = json.loads(settled.deep)
+        else:
+            template = settled.template
+            claims = template.copy()
+            for name in plan:
+                claims[name] = template[name].copy()
         cls, _, data_model = self.config
+        data: Any = claims.get("data") or {}
         if data_model is not None:
             data = _validate(data_model, data)
         values = settled.fields.copy()
         values["data"] = data
         values["claims"] = claims
         values["token"] = token
+        if settled.fast:  # inlined _construct: this is the hot path of every repeated token
+            context: TokenContext[Any] = _new(cls)
+            _set(context, "__dict__", values)
+            _set(context, "__pydantic_fields_set__", _FIELDS_SET.copy())
+            _set(context, "__pydantic_extra__", None)
+            _set(context, "__pydantic_private__", settled.private.copy())
+            return context
         return _construct(cls, values, settled.private.copy())
 
 

@@ -851,7 +851,10 @@ class ApoJWT:
         codec = self.codec
         entry = cache.get(token)
         if entry is not None:
-            if entry.keys is codec.keys and entry.valid_at(codec.clock(), codec.leeway):
+            now = codec.clock()
+            leeway = codec.leeway
+            # VerifiedToken.valid_at, inlined: the same comparisons as TokenCodec.check_claims.
+            if entry.keys is codec.keys and not (now - leeway >= entry.exp) and not (entry.start > now + leeway):
                 return entry.context(token)
             cache.discard(token)  # out of its time window or keys changed: verify from scratch
         claims = codec.verify(token, ACCESS)
