@@ -59,14 +59,35 @@ def bearer_token(connection: HTTPConnection) -> str | None:
     return credentials
 
 
+def _cookie_count(connection: HTTPConnection, name: str) -> int:
+    """How many times the cookie ``name`` appears across the request's Cookie headers."""
+    count = 0
+    for header, raw in connection.scope["headers"]:
+        if header == b"cookie":
+            for pair in raw.decode("latin-1").split(";"):
+                key, separator, _ = pair.partition("=")
+                if separator and key.strip() == name:
+                    count += 1
+    return count
+
+
 def cookie_token(name: str) -> Finder:
-    """A finder reading the cookie ``name``."""
+    """A finder reading the cookie ``name``.
+
+    A cookie sent twice under the same name (cookie tossing: a sibling subdomain
+    or a path-scoped cookie planted beside the real one) is an ``invalid_request``
+    rather than a silent pick of one of them.
+    """
 
     def find(connection: HTTPConnection) -> str | None:
         try:
             value = connection.cookies.get(name)
         except Exception:
             return None
+        if value and _cookie_count(connection, name) > 1:
+            raise InvalidRequestError(
+                f"The {name} cookie was sent more than once; clear this site's cookies and log in again."
+            )
         return value or None
 
     find.__name__ = f"cookie_token[{name}]"
