@@ -297,6 +297,9 @@ class TokenCache:
 
     def get(self, token: str) -> VerifiedToken | None:
         """The entry for ``token``, marked as recently used, or ``None``."""
+        digest = hash(token)
+        if self._door[digest & self._mask] != digest:
+            return None  # never verified here (or its doorkeeper slot was taken since): not worth a lookup
         entries = self._entries
         entry = entries.get(token)
         if entry is not None:
