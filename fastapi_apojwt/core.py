@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, NoReturn, Protocol
 
 from pydantic import BaseModel
@@ -42,10 +42,6 @@ __all__ = ["ApoJWT"]
 
 Template = Literal["fastapi", "flask"]
 _TEMPLATES = ("fastapi", "flask", None)
-
-
-def _utc(timestamp: float) -> datetime:
-    return datetime.fromtimestamp(timestamp, tz=timezone.utc)
 
 
 def _positive(name: str, value: object) -> float:
