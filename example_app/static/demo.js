@@ -81,7 +81,8 @@
     } else if (left > 0) {
       state.className = "badge valid";
       state.textContent = "valid";
-      $("countdown").textContent = `expires in ${left} s`;
+      const clock = left >= 60 ? `${Math.floor(left / 60)} min ${String(left % 60).padStart(2, "0")} s` : `${left} s`;
+      $("countdown").textContent = `expires in ${clock}`;
     } else {
       state.className = "badge expired";
       state.textContent = "expired";
