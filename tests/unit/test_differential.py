@@ -33,7 +33,14 @@ SECRET = "differential-secret-that-is-at-least-32-bytes!"
 WRONG_SECRET = "not-the-secret-but-also-at-least-32-bytes-long"
 ISSUER = "https://auth.diff"
 AUDIENCE = "https://api.diff"
-NOW = int(time.time())
+NOW = int(time.time())  # for the fixed examples, all far (>= 30 s) from any boundary
+
+
+def now() -> int:
+    """The current time, read when a token is generated: generated times stay >= 20 s from a boundary."""
+    return int(time.time())
+
+
 MAX_TIMESTAMP = 253402300799  # 9999-12-31T23:59:59Z
 MAX_TOKEN_BYTES = 8192
 ALPHABET = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
@@ -203,12 +210,12 @@ json_values = st.recursive(
 )
 # Far from "now": every time claim is decisively past or future for both libraries.
 times = st.one_of(
-    st.integers(min_value=20, max_value=10**7).map(lambda d: NOW + d),
-    st.integers(min_value=20, max_value=10**7).map(lambda d: NOW - d),
-    st.floats(min_value=20.5, max_value=10**6).map(lambda d: NOW + d),
-    st.floats(min_value=20.5, max_value=10**6).map(lambda d: NOW - d),
+    st.integers(min_value=20, max_value=10**7).map(lambda d: now() + d),
+    st.integers(min_value=20, max_value=10**7).map(lambda d: now() - d),
+    st.floats(min_value=20.5, max_value=10**6).map(lambda d: now() + d),
+    st.floats(min_value=20.5, max_value=10**6).map(lambda d: now() - d),
     st.sampled_from([0, -1, MAX_TIMESTAMP, MAX_TIMESTAMP + 1, 10**20, 1e300]),
-    st.just(str(NOW + 900)),
+    st.builds(lambda: str(now() + 900)),
     json_values,
 )
 MISSING = object()
@@ -220,9 +227,9 @@ def claim_sets(draw: st.DrawFn) -> dict[str, Any]:
         "sub": "alice",
         "perms": ["orders:read"],
         "data": {"team": "a"},
-        "exp": NOW + 900,
-        "nbf": NOW - 30,
-        "iat": NOW - 30,
+        "exp": now() + 900,
+        "nbf": now() - 30,
+        "iat": now() - 30,
         "iss": ISSUER,
         "aud": [AUDIENCE],
         "jti": "abcdefghijklmnop",
