@@ -180,6 +180,7 @@ class TokenCodec:
         # Parsed headers by their exact segment: an issuer sends the same few headers all day.
         # Never mutated by readers; only the parse is cached, key selection runs every time.
         self._headers: dict[str, dict[str, Any]] = {}
+        self._chosen: dict[int, tuple[dict[str, Any], KeySet, VerificationKey]] = {}
 
     # -- minting -----------------------------------------------------------------
 
@@ -270,8 +271,17 @@ class TokenCodec:
             raise MalformedTokenError
         header, signing_input, signature, payload_segment = self.split(token)
         if key is None:
-            key = self.select_key(header)
-            if self.keys.fallbacks and header.get("kid") is None:
+            keys = self.keys
+            # The key chosen for this (cached) header object under these keys, if chosen before.
+            chosen = self._chosen.get(id(header))
+            if chosen is not None and chosen[0] is header and chosen[1] is keys:
+                key = chosen[2]
+            else:
+                key = self.select_key(header)
+                if len(self._chosen) >= _HEADER_CACHE_SIZE:
+                    self._chosen.clear()
+                self._chosen[id(header)] = (header, keys, key)  # holds the header: its id stays unique
+            if keys.fallbacks and header.get("kid") is None:
                 key = self._kidless_key(key, header, signing_input, signature)
         elif header.get("alg") != key.algorithm:
             raise InvalidAlgorithmError
