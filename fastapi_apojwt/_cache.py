@@ -118,12 +118,7 @@ def _values(claims: Claims, token: str, policy: Any) -> tuple[dict[str, Any], di
 
 
 def new_context(
-    cls: type[TokenContext[Any]],
-    claims: Claims,
-    token: str,
-    *,
-    policy: Any,
-    data_model: type[BaseModel] | None,
+    cls: type[TokenContext[Any]], claims: Claims, token: str, policy: Any, data_model: type[BaseModel] | None
 ) -> TokenContext[Any]:
     """Build the ``TokenContext`` of verified ``claims``, which it takes over (the caller keeps no reference).
 
@@ -133,6 +128,13 @@ def new_context(
     values, private = _values(claims, token, policy)
     if data_model is not None:
         values["data"] = _validate(data_model, values["data"])
+    elif _fast_classes.get(cls):  # inlined _construct: every never-seen token comes this way
+        context: TokenContext[Any] = _new(cls)
+        _set(context, "__dict__", values)
+        _set(context, "__pydantic_fields_set__", _FIELDS_SET.copy())
+        _set(context, "__pydantic_extra__", None)
+        _set(context, "__pydantic_private__", private)
+        return context
     return _construct(cls, values, private)
 
 

@@ -860,7 +860,7 @@ class ApoJWT:
 
     def _build_context(self, token: str, claims: Claims) -> TokenContext[Any]:
         """The context of verified ``claims``, which it takes over."""
-        return new_context(self._context_class, claims, token, policy=self.policy, data_model=self.data_model)
+        return new_context(self._context_class, claims, token, self.policy, self.data_model)
 
     def clear_token_cache(self) -> None:
         """Forget every cached verification (e.g. after changing keys by hand).

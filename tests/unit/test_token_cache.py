@@ -375,7 +375,7 @@ def test_fast_construction_matches_model_construct(ajwt: ApoJWT, monkeypatch: py
 
     def build() -> TokenContext:
         claims = ajwt.codec.verify(token, "access")
-        return new_context(TokenContext, claims, token, policy=ajwt.policy, data_model=None)
+        return new_context(TokenContext, claims, token, ajwt.policy, None)
 
     fast = build()
     monkeypatch.setitem(_fast_classes, TokenContext, False)
