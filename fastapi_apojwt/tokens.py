@@ -139,9 +139,12 @@ def _json_object(raw: bytes) -> dict[str, Any]:
 _MAX_TIMESTAMP: Final = 253402300799
 
 
+_NUMBER_TYPES: Final = (int, float)
+
+
 def _is_number(value: object) -> bool:
     # Exact types: bool is not a number here. NaN and the infinities fail the range test.
-    return type(value) in (int, float) and 0 <= value <= _MAX_TIMESTAMP  # type: ignore[operator]
+    return type(value) in _NUMBER_TYPES and 0 <= value <= _MAX_TIMESTAMP  # type: ignore[operator]
 
 
 _is_str: Final = str.__instancecheck__
@@ -307,35 +310,38 @@ class TokenCodec:
     def check_claims(self, claims: Mapping[str, Any], expected_type: TokenType) -> None:
         """Validate time, issuer, audience, type and the types of every known claim."""
         now = self.clock()
-        exp = claims.get("exp")
-        if not _is_number(exp):
+        leeway = self.leeway
+        get = claims.get
+        # Time claims: exact JSON number types (not bool), 1970..9999; _is_number, inlined (hot path).
+        exp: Any = get("exp")
+        if type(exp) not in _NUMBER_TYPES or not 0 <= exp <= _MAX_TIMESTAMP:
             raise InvalidClaimError("The token has no valid 'exp' (expiry) claim.")
-        if now - self.leeway >= exp:  # type: ignore[operator]
+        if now - leeway >= exp:
             raise ExpiredTokenError
-        iat = claims.get("iat")
-        if not _is_number(iat):
+        iat: Any = get("iat")
+        if type(iat) not in _NUMBER_TYPES or not 0 <= iat <= _MAX_TIMESTAMP:
             raise InvalidClaimError("The token has no valid 'iat' (issued at) claim.")
-        if iat > now + self.leeway:  # type: ignore[operator]
+        if iat > now + leeway:
             raise ImmatureTokenError("The token claims to be issued in the future.")
-        nbf = claims.get("nbf")
-        if nbf is not None or "nbf" in claims:  # a null nbf is a wrong type, not an absent claim
-            if not _is_number(nbf):
+        if "nbf" in claims:  # a null nbf is a wrong type, not an absent claim
+            nbf = claims["nbf"]
+            if type(nbf) not in _NUMBER_TYPES or not 0 <= nbf <= _MAX_TIMESTAMP:
                 raise InvalidClaimError("The token's 'nbf' claim is not a number.")
-            if nbf > now + self.leeway:  # type: ignore[operator]
+            if nbf > now + leeway:
                 raise ImmatureTokenError
         if "iss" in claims and not isinstance(claims["iss"], str):
             raise InvalidIssuerError
-        self._check_issuer(claims.get("iss", None))
-        self._check_audience(claims.get("aud", None), "aud" in claims)
+        self._check_issuer(get("iss", None))
+        self._check_audience(get("aud", None), "aud" in claims)
         self._check_type(claims, expected_type)
-        jti = claims.get("jti")
-        if (jti is not None or "jti" in claims) and (not isinstance(jti, str) or not jti):
-            raise InvalidClaimError("The token's 'jti' claim is not a string.")
-        data = claims.get("data")
+        if "jti" in claims:
+            jti = claims["jti"]
+            if not isinstance(jti, str) or not jti:
+                raise InvalidClaimError("The token's 'jti' claim is not a string.")
+        data = get("data")
         if data is not None and not isinstance(data, dict):
             raise InvalidClaimError("The token's 'data' claim is not an object.")
-        fresh = claims.get("fresh")
-        if (fresh is not None or "fresh" in claims) and not isinstance(fresh, bool):
+        if "fresh" in claims and not isinstance(claims["fresh"], bool):
             raise InvalidClaimError("The token's 'fresh' claim is not a boolean.")
 
     def _check_issuer(self, iss: object) -> None:
