@@ -203,27 +203,10 @@ class VerifiedToken:
         self.config = config
         self._settled: _Settled | None = None
 
-    def valid_at(self, now: float, leeway: float) -> bool:
-        """Whether the token's time window (exp, nbf, iat) still admits ``now``; the same tests as the codec."""
-        return not (now - leeway >= self.exp) and not (self.start > now + leeway)
-
     def _settle(self, token: str) -> _Settled:
         # Two threads may both settle an entry: they compute equal values, and either result serves.
         settled = self._settled = _Settled(token, self.config[0], self.config[1])
         return settled
-
-    def claims(self, token: str) -> Claims:
-        """A private copy of the verified claims of ``token``: nothing in it is shared with another caller."""
-        settled = self._settled or self._settle(token)
-        plan = settled.plan
-        if plan is None:
-            copied: Claims = json.loads(settled.deep)
-            return copied
-        template = settled.template
-        claims = template.copy()
-        for name in plan:
-            claims[name] = template[name].copy()
-        return claims
 
     def context(self, token: str) -> TokenContext[Any]:
         """A new ``TokenContext`` for ``token`` with its own ``claims`` and ``data`` (a cache hit).

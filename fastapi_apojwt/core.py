@@ -849,7 +849,7 @@ class ApoJWT:
         if entry is not None:
             now = codec.clock()
             leeway = codec.leeway
-            # VerifiedToken.valid_at, inlined: the same comparisons as TokenCodec.check_claims.
+            # The entry's time window, with the same comparisons as TokenCodec.check_claims.
             if entry.keys is codec.keys and not (now - leeway >= entry.exp) and not (entry.start > now + leeway):
                 return entry.context(token)
             cache.discard(token)  # out of its time window or keys changed: verify from scratch
