@@ -41,12 +41,19 @@ def _pem(key: Any) -> str:
     ).decode()
 
 
-def bare() -> FastAPI:
+def bare(*, sync: bool = False) -> FastAPI:
     app = FastAPI()
+    if sync:
 
-    @app.get("/r")
-    async def route() -> dict[str, bool]:
-        return BODY
+        @app.get("/r")
+        def sync_route() -> dict[str, bool]:
+            return BODY
+
+    else:
+
+        @app.get("/r")
+        async def route() -> dict[str, bool]:
+            return BODY
 
     return app
 
@@ -195,6 +202,7 @@ def request_variants(*, asymmetric: bool = True) -> list[Variant]:
         ),
         Variant("apo_deco", "apojwt decorator, async handler", apojwt_decorator(hs), apojwt_mint(hs)),
         Variant("apo_deco_sync", "apojwt decorator, def handler", apojwt_decorator(hs, sync=True), apojwt_mint(hs)),
+        Variant("bare_sync", "bare route, def handler (no auth)", bare(sync=True), lambda: None),
     ]
     if nocache is not None:
         variants.append(
