@@ -36,7 +36,7 @@ from weakref import WeakKeyDictionary
 import anyio.from_thread
 from fastapi import Depends, params
 from fastapi.security.base import SecurityBase
-from pydantic import TypeAdapter, ValidationError
+from pydantic import TypeAdapter
 from starlette.requests import HTTPConnection
 
 from .context import RefreshContext, TokenContext
@@ -80,10 +80,9 @@ def _fresh(value: Any) -> Any:
 
 
 def _token_data(ctx: Any) -> Any:
-    try:
-        return _fresh(ctx.claims.get("data") or {})
-    except RecursionError:
-        raise InvalidClaimError("The token's 'data' claim is nested too deeply.") from None
+    # Every request's TokenContext owns its claims (the token cache copies them per hit),
+    # so the handler may mutate this dict without any other request seeing it.
+    return ctx.claims.get("data") or {}
 
 
 def _token_subject(ctx: Any) -> Any:
@@ -136,7 +135,7 @@ def _converter(target: type[TokenContext[Any]]) -> Injector:
             return ctx
         try:
             data = adapter.validate_python(ctx.claims.get("data") or {})
-        except ValidationError:
+        except Exception:  # a user's validator may raise anything: the token is what is wrong
             raise InvalidClaimError("The token's 'data' claim does not match the expected shape.") from None
         fields = {name: getattr(ctx, name) for name in TokenContext.model_fields if name != "data"}
         converted = target.model_construct(**fields, data=data)

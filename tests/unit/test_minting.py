@@ -1,0 +1,47 @@
+"""Minting: HMAC tokens signed by us verify in PyJWT, and a weak secret warns once, not per token."""
+
+import warnings
+
+import jwt
+import pytest
+from pydantic import BaseModel, field_validator
+
+from fastapi_apojwt import ApoJWT, InvalidClaimError, WeakSecretWarning
+from tests.conftest import AUDIENCE, ISSUER, SECRET
+
+
+@pytest.mark.parametrize("algorithm", ["HS256", "HS384", "HS512"])
+def test_hmac_tokens_verify_in_pyjwt(algorithm: str) -> None:
+    secret = SECRET * 2
+    ajwt = ApoJWT(secret, iss=ISSUER, server_audience=[AUDIENCE], algorithm=algorithm, kid="k1")
+    token = ajwt.create_token(sub="alice", permissions=["p"], data={"n": [1, {"x": "é"}]})
+    header = jwt.get_unverified_header(token)
+    assert header == {"alg": algorithm, "typ": "JWT", "kid": "k1"}
+    claims = jwt.decode(token, secret, algorithms=[algorithm], issuer=ISSUER, audience=AUDIENCE)
+    assert claims["data"] == {"n": [1, {"x": "é"}]}
+    assert ajwt.decode(token).data == {"n": [1, {"x": "é"}]}
+
+
+def test_weak_secret_warns_at_start_up_only() -> None:
+    with pytest.warns(WeakSecretWarning):
+        ajwt = ApoJWT("short-secret", iss=ISSUER)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        token = ajwt.create_token(sub="alice")
+        assert ajwt.decode(token).sub == "alice"
+
+
+def test_data_model_validator_raising_anything_is_a_401() -> None:
+    class Picky(BaseModel):
+        team: str
+
+        @field_validator("team")
+        @classmethod
+        def known(cls, value: str) -> str:
+            return {"a": "Team A"}[value]  # KeyError for anything else
+
+    ajwt = ApoJWT(SECRET, iss=ISSUER, data_model=Picky)
+    assert ajwt.decode(ajwt.create_token(sub="x", data={"team": "a"})).data.team == "Team A"
+    with pytest.raises(InvalidClaimError) as raised:
+        ajwt.decode(ajwt.create_token(sub="x", data={"team": "zzz"}))
+    assert raised.value.status_code == 401
