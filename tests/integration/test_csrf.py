@@ -63,7 +63,10 @@ def test_bad_double_submit_is_403_and_does_not_use_the_token(ajwt: ApoJWT, case:
     client = TestClient(make_app(ajwt), base_url=HTTPS)
     planted = "attacker-chosen-value"
     cookie, header = {
-        "wrong header": (f"refresh_token={refresh}; csrf_refresh_token={csrf}", csrf[:-1] + "A"),
+        "wrong header": (
+            f"refresh_token={refresh}; csrf_refresh_token={csrf}",
+            csrf[:-1] + ("B" if csrf.endswith("A") else "A"),
+        ),
         "no csrf cookie": (f"refresh_token={refresh}", csrf),
         # an attacker who can plant cookies (a sibling subdomain) picks both halves: still refused
         "cookie and header agree but unbound": (f"refresh_token={refresh}; csrf_refresh_token={planted}", planted),
