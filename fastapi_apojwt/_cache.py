@@ -70,6 +70,18 @@ _set = object.__setattr__
 
 _fromtimestamp: Final = datetime.fromtimestamp  # with tz positionally: a third cheaper than tz=
 _UTC: Final = timezone.utc
+_DATETIMES: dict[float, datetime] = {}  # timestamp -> aware datetime; immutable values, safe to share
+_DATETIMES_BOUND: Final = 1024
+
+
+def _utc(timestamp: float) -> datetime:
+    """The aware UTC datetime of ``timestamp``, remembered: tokens issued in one second share iat and exp."""
+    moment = _DATETIMES.get(timestamp)
+    if moment is None:
+        if len(_DATETIMES) >= _DATETIMES_BOUND:
+            _DATETIMES.clear()
+        moment = _DATETIMES[timestamp] = _fromtimestamp(timestamp, _UTC)
+    return moment
 
 
 def _copy_plan(claims: Claims) -> tuple[str, ...] | None:
@@ -98,7 +110,7 @@ def _values(claims: Claims, token: str, policy: Any) -> tuple[dict[str, Any], di
     aud = claims.get("aud")
     nbf = claims.get("nbf")
     iat = claims["iat"]
-    issued = _fromtimestamp(iat, _UTC)
+    issued = _utc(iat)
     values = {
         "sub": claims["sub"],
         "permissions": tuple(perms),
@@ -106,8 +118,8 @@ def _values(claims: Claims, token: str, policy: Any) -> tuple[dict[str, Any], di
         "iss": claims.get("iss", ""),
         "aud": (aud,) if isinstance(aud, str) else tuple(aud or ()),
         "iat": issued,
-        "nbf": None if nbf is None else issued if nbf == iat else _fromtimestamp(nbf, _UTC),
-        "exp": _fromtimestamp(claims["exp"], _UTC),
+        "nbf": None if nbf is None else issued if nbf == iat else _utc(nbf),
+        "exp": _utc(claims["exp"]),
         "jti": claims.get("jti"),
         "fresh": claims.get("fresh") is True,
         "claims": claims,
