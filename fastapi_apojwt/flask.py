@@ -40,7 +40,7 @@ except ImportError as missing:  # pragma: no cover - depends on the environment
 
 from starlette.requests import HTTPConnection
 
-from ._decorate import Injector, authenticate_call, authenticate_sync, call_handler, injections_for
+from ._decorate import Injector, _inject, authenticate_call, authenticate_sync, call_handler, injections_for
 from .errors import ApoJWTError
 
 if TYPE_CHECKING:
@@ -87,11 +87,6 @@ def error_response(error: ApoJWTError) -> flask.Response:
 
 def _abort(error: ApoJWTError) -> NoReturn:
     flask.abort(error_response(error))
-
-
-def _inject(items: Items, context: Any, kwargs: dict[str, Any]) -> None:
-    for name, inject in items:
-        kwargs[name] = inject(context)
 
 
 def call_view(
