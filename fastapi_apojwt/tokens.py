@@ -187,27 +187,15 @@ class TokenCodec:
     # -- minting -----------------------------------------------------------------
 
     def encode(self, claims: Mapping[str, Any]) -> str:
-        """Sign ``claims`` with the signing key (PyJWT signs asymmetric algorithms)."""
+        """Sign ``claims`` with the signing key (PyJWT mints every token)."""
         signing = self.keys.signing
         if signing is None:
             raise SigningUnavailableError(
                 "This ApoJWT instance only verifies tokens (it was built from a public key or a JWKS); "
                 "mint tokens on the issuer that holds the private key."
             )
-        header: dict[str, str] = {"alg": signing.algorithm, "typ": "JWT"}
-        if signing.kid:
-            header["kid"] = signing.kid
-        if signing.algorithm not in HMAC_ALGORITHMS:
-            return jwt.encode(dict(claims), signing.key, algorithm=signing.algorithm, headers=header)
-        # HMAC is signed here: the secret was checked (and warned about) once, at start-up,
-        # where PyJWT would warn about a short secret again on every token.
-        signing_input = (
-            _b64encode(json.dumps(header, separators=(",", ":"), sort_keys=True).encode())
-            + "."
-            + _b64encode(json.dumps(dict(claims), separators=(",", ":")).encode())
-        )
-        signature = hmac.digest(signing.key, signing_input.encode("ascii"), _HMAC_DIGESTS[signing.algorithm])
-        return signing_input + "." + _b64encode(signature)
+        headers = {"kid": signing.kid} if signing.kid else None
+        return jwt.encode(dict(claims), signing.key, algorithm=signing.algorithm, headers=headers)
 
     def base_claims(self, lifetime: float, *, now: float | None = None) -> Claims:
         """The registered claims every token carries."""
