@@ -876,6 +876,26 @@ class ApoJWT:
         if self._token_cache is not None:
             self._token_cache.clear()
 
+    def _revoked_now(self, context: TokenContext[Any]) -> bool | None:
+        """Ask the memory store synchronously; ``None`` when the store must be awaited.
+
+        Only where the store's ``is_revoked`` is the memory store's own (which
+        answers through ``is_revoked_now``): a subclass overriding ``is_revoked``
+        is always awaited, so its answer (or its failure) is never bypassed.
+        """
+        store = self.store
+        if type(store).is_revoked is not MemoryStore.is_revoked:
+            return None
+        answer_now = store.is_revoked_now  # type: ignore[attr-defined]
+        claims = context.claims
+        family = claims.get("fam")
+        if family is not None and not isinstance(family, str):
+            raise InvalidClaimError("The token's 'fam' claim is not a string.")
+        revoked: bool = answer_now(
+            jti=_refresh.token_id(claims, context.token), sub=context.sub, issued_at=claims["iat"], family=family
+        )
+        return revoked
+
     async def _check_not_revoked(self, context: TokenContext[Any]) -> None:
         try:
             family = context.claims.get("fam")

@@ -18,7 +18,7 @@ from fastapi.security.base import SecurityBase
 from starlette.requests import HTTPConnection
 
 from .context import RefreshContext, TokenContext
-from .errors import ApoJWTError, FreshTokenRequiredError, InsufficientPermissionError
+from .errors import ApoJWTError, FreshTokenRequiredError, InsufficientPermissionError, RevokedTokenError
 from .permissions import Requirement
 
 if TYPE_CHECKING:
@@ -111,8 +111,17 @@ class AccessGuard(Guard):
         """Find, verify and authorise the access token of ``connection``."""
         owner = self._owner
         try:
-            context = await owner._verified_context(owner._find_access_token(connection))
-            await owner._check_not_revoked(context)
+            token = owner._find_access_token(connection)
+            # Local keys and an in-process store answer without suspending: no coroutine layers then.
+            if owner._key_source is None:
+                context = owner._access_context(token)
+            else:
+                context = await owner._verified_context(token)
+            revoked = owner._revoked_now(context)
+            if revoked is None:
+                await owner._check_not_revoked(context)
+            elif revoked:
+                raise RevokedTokenError
             # The private dict directly: pydantic's __getattr__ for `context._held` costs microseconds.
             if self.requirement.names and not (
                 context.admin or self.requirement.satisfied_by(context.__pydantic_private__["_held"])  # type: ignore[index]

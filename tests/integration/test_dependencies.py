@@ -140,13 +140,13 @@ def test_same_guard_twice_in_a_request_verifies_once(ajwt: ApoJWT, monkeypatch: 
     app = FastAPI()
     guard = ajwt.permission("p")
     calls: list[str] = []
-    original = ajwt._verified_context
+    original = ajwt._access_context  # every verification path ends here
 
-    async def counting(token: str) -> TokenContext:
+    def counting(token: str) -> TokenContext:
         calls.append("verify")
-        return await original(token)
+        return original(token)
 
-    monkeypatch.setattr(ajwt, "_verified_context", counting)
+    monkeypatch.setattr(ajwt, "_access_context", counting)
 
     async def helper(ctx: Annotated[TokenContext, Depends(guard)]) -> str:
         return ctx.sub
