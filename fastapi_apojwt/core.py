@@ -211,6 +211,7 @@ class ApoJWT:
         self.access_cookie = CookieSettings(path="/", samesite="lax")
         self.access_csrf = True
         self.access_csrf_cookie_name = "csrf_access_token"
+        self.access_allowed_origins: frozenset[str] = frozenset()
         self.csrf_header_name = "X-CSRF-Token"
         self._access_csrf_secret: bytes | None = None
         self.clock = clock
@@ -442,6 +443,7 @@ class ApoJWT:
         csrf: bool = True,
         csrf_cookie_name: str = "csrf_access_token",
         csrf_secret: str | bytes | None = None,
+        allowed_origins: Iterable[str] = (),
     ) -> None:
         """Set how access tokens travel in cookies (for ``ApoJWT(token_location="cookies")``).
 
@@ -464,6 +466,11 @@ class ApoJWT:
             csrf_secret: The key CSRF values are derived from. Only needed when
                 access tokens use an asymmetric algorithm and refresh tokens are
                 not configured (otherwise a token secret is used).
+            allowed_origins: Other origins (``"https://app.example.com"``) whose
+                pages may open cookie-authenticated WebSockets. A browser's
+                handshake from any other origin than this site's own is refused
+                (cross-site WebSocket hijacking); clients that send no ``Origin``
+                (not browsers) are not affected.
         """
         if cookie is not None and not isinstance(cookie, CookieSettings):
             raise ConfigurationError("cookie must be a CookieSettings.")
@@ -478,6 +485,14 @@ class ApoJWT:
         self.access_cookie = cookie if cookie is not None else CookieSettings(path="/", samesite="lax")
         self.access_csrf = bool(csrf)
         self.access_csrf_cookie_name = csrf_cookie_name
+        origins = [allowed_origins] if isinstance(allowed_origins, str) else list(allowed_origins)
+        for origin in origins:
+            if not isinstance(origin, str) or not origin.startswith(("https://", "http://")) or origin.endswith("/"):
+                raise ConfigurationError(
+                    f"allowed_origins entries are origins like 'https://app.example.com' (scheme and host, "
+                    f"no path), got {origin!r}."
+                )
+        self.access_allowed_origins = frozenset(origin.lower() for origin in origins)
 
     def _access_csrf_key(self) -> bytes:
         """The key access-cookie CSRF values derive from (the same on every instance)."""

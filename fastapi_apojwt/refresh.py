@@ -31,6 +31,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, TypeVar
+from urllib.parse import urlsplit
 
 from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection
@@ -180,8 +181,17 @@ def check_csrf(
 
 
 def check_access_csrf(owner: ApoJWT, connection: HTTPConnection, token: str) -> None:
-    """CSRF check for a cookie-held access token on any method but GET, HEAD, OPTIONS and TRACE."""
-    if not owner.access_csrf or connection.scope.get("type") != "http":
+    """CSRF check for a cookie-held access token on any method but GET, HEAD, OPTIONS and TRACE.
+
+    A WebSocket handshake cannot carry the CSRF header, so there the browser's
+    ``Origin`` must be this site (or one of ``allowed_origins``).
+    """
+    if not owner.access_csrf:
+        return
+    if connection.scope.get("type") == "websocket":
+        check_websocket_origin(owner, connection)
+        return
+    if connection.scope.get("type") != "http":
         return
     if connection.scope.get("method", "GET").upper() in _SAFE_METHODS:
         return
@@ -192,6 +202,27 @@ def check_access_csrf(owner: ApoJWT, connection: HTTPConnection, token: str) -> 
         cookie_name=owner.access_csrf_cookie_name,
         header_name=owner.csrf_header_name,
         what="cookie-authenticated",
+    )
+
+
+def check_websocket_origin(owner: ApoJWT, connection: HTTPConnection) -> None:
+    """Refuse a browser's cookie-authenticated WebSocket handshake from another site.
+
+    Browsers send cookies with cross-site WebSocket handshakes and always send
+    ``Origin`` with them; a handshake without ``Origin`` is not from a browser.
+    """
+    origin = connection.headers.get("origin")
+    if origin is None:
+        return
+    origin = origin.strip().lower()
+    if origin in owner.access_allowed_origins:
+        return
+    host = connection.headers.get("host", "").strip().lower()
+    if host and urlsplit(origin).netloc == host:
+        return
+    raise CSRFError(
+        "Cross-site WebSocket handshake refused: its Origin is not this site "
+        "(add the page's origin to config_access_cookies(allowed_origins=...))."
     )
 
 
