@@ -76,12 +76,12 @@ class RedisStore:
         prefix: Prepended to every key, so several services can share a database.
     """
 
-    def __init__(self, client: Redis[Any] | None = None, *, prefix: str = "apojwt:") -> None:
+    def __init__(self, client: Redis | None = None, *, prefix: str = "apojwt:") -> None:
         """Use ``client``; see :meth:`from_url` for the usual way to build a store."""
         if not isinstance(prefix, str):
             raise ConfigurationError("prefix must be a string.")
         self.prefix = prefix
-        self._factory: Callable[[], Redis[Any]] | None = None
+        self._factory: Callable[[], Redis] | None = None
         self._client = client
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -119,7 +119,7 @@ class RedisStore:
         store._factory = lambda: Redis.from_url(url, **settings)
         return store
 
-    def _redis(self) -> Redis[Any]:
+    def _redis(self) -> Redis:
         """The client for the running event loop (a new loop gets new connections)."""
         if self._factory is None:
             if self._client is None:
@@ -131,7 +131,7 @@ class RedisStore:
             self._loop = loop
         return self._client
 
-    async def _run(self, operation: Callable[[Redis[Any]], Awaitable[T]]) -> T:
+    async def _run(self, operation: Callable[[Redis], Awaitable[T]]) -> T:
         try:
             client = self._redis()
         except RuntimeError:
@@ -156,7 +156,7 @@ class RedisStore:
             keys.append(f"{p}t:{jti}")
         if family is not None:
             keys.append(f"{p}f:{family}")
-        values: list[bytes | None] = await self._run(lambda r: r.mget(keys))
+        values: list[bytes | str | None] = await self._run(lambda r: r.mget(keys))
         cut_off, *others = values
         if any(value is not None for value in others):
             return True
@@ -179,7 +179,7 @@ class RedisStore:
         """See :meth:`TokenStore.revoke_subject`: one Lua script keeps the later cut-off and the longer TTL."""
         key = f"{self.prefix}s:{sub}"
 
-        async def run(r: Redis[Any]) -> Any:
+        async def run(r: Redis) -> Any:
             client: Any = r
             return await client.eval(_REVOKE_SUBJECT, 1, key, repr(float(issued_before)), str(_ms(ttl)))
 
