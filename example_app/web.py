@@ -1,9 +1,9 @@
 """The example service's browser side: the demo page and API docs that work offline.
 
 FastAPI's default ``/docs`` and ``/redoc`` pages load Swagger UI and ReDoc from a
-public CDN. Here they load the copies committed under ``static/vendor/``
-(swagger-ui-dist 5 and redoc 2 from npm, with their licences), so the demo
-works with no internet access.
+public CDN. Here they load the copies committed under ``vendor/`` at the top of
+the repository (swagger-ui-dist 5 and redoc 2 from npm, with their licences; kept
+apart from our own code), so the demo works with no internet access.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 STATIC = Path(__file__).resolve().parent / "static"
+VENDOR = Path(__file__).resolve().parent.parent / "vendor"
 SWAGGER = "/static/vendor/swagger-ui"
 REDOC = "/static/vendor/redoc"
 
@@ -25,6 +26,7 @@ def install(app: FastAPI) -> None:
 
     The app must be built with ``docs_url=None, redoc_url=None``.
     """
+    app.mount("/static/vendor", StaticFiles(directory=VENDOR), name="vendor")  # before /static: mounts match in order
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     openapi_url = app.openapi_url or "/openapi.json"
     oauth2_redirect_url = "/docs/oauth2-redirect"
