@@ -74,7 +74,7 @@ _DATETIMES: dict[float, datetime] = {}  # timestamp -> aware datetime; immutable
 _DATETIMES_BOUND: Final = 1024
 
 
-def _utc(timestamp: float) -> datetime:
+def utc(timestamp: float) -> datetime:
     """The aware UTC datetime of ``timestamp``, remembered: tokens issued in one second share iat and exp."""
     moment = _DATETIMES.get(timestamp)
     if moment is None:
@@ -110,7 +110,7 @@ def _values(claims: Claims, token: str, policy: Any) -> tuple[dict[str, Any], di
     aud = claims.get("aud")
     nbf = claims.get("nbf")
     iat = claims["iat"]
-    issued = _utc(iat)
+    issued = utc(iat)
     values = {
         "sub": claims["sub"],
         "permissions": tuple(perms),
@@ -118,8 +118,8 @@ def _values(claims: Claims, token: str, policy: Any) -> tuple[dict[str, Any], di
         "iss": claims.get("iss", ""),
         "aud": (aud,) if isinstance(aud, str) else tuple(aud or ()),
         "iat": issued,
-        "nbf": None if nbf is None else issued if nbf == iat else _utc(nbf),
-        "exp": _utc(claims["exp"]),
+        "nbf": None if nbf is None else issued if nbf == iat else utc(nbf),
+        "exp": utc(claims["exp"]),
         "jti": claims.get("jti"),
         "fresh": claims.get("fresh") is True,
         "claims": claims,

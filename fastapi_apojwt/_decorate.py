@@ -70,15 +70,6 @@ _NoEventLoopError: type[BaseException] = getattr(anyio, "NoEventLoopError", Runt
 # -- what gets injected ------------------------------------------------------------------
 
 
-def _fresh(value: Any) -> Any:
-    """A private copy of JSON data: handlers may mutate it, caches must not see that."""
-    if isinstance(value, dict):
-        return {key: _fresh(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_fresh(item) for item in value]
-    return value
-
-
 def _token_data(ctx: Any) -> Any:
     # Every request's TokenContext owns its claims (the token cache copies them per hit),
     # so the handler may mutate this dict without any other request seeing it.
@@ -94,10 +85,8 @@ def _token_permissions(ctx: Any) -> Any:
 
 
 def _refresh_data(ctx: Any) -> Any:
-    try:
-        return _fresh(ctx.data)
-    except RecursionError:
-        raise InvalidClaimError("The refresh token's data is nested too deeply.") from None
+    # RefreshContexts are built per request and never cached: the dict is this request's own.
+    return ctx.data
 
 
 def _identity(ctx: Any) -> Any:

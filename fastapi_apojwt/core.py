@@ -20,10 +20,8 @@ from .cookies import CookieSettings, check_cookie_name, check_header_name, clear
 from .errors import (
     ApoJWTError,
     ConfigurationError,
-    InvalidClaimError,
     MissingTokenError,
     RevokedTokenError,
-    ServiceUnavailableError,
     UnknownKeyError,
 )
 from .finders import Finder, UserFunction, bearer_token, cookie_token, handler_call, user_finder, websocket_token
@@ -49,6 +47,17 @@ def _positive(name: str, value: object) -> float:
         # Tokens carry whole seconds: a lifetime under one second would mint expired tokens.
         raise ConfigurationError(f"{name} must be a positive number of seconds (at least 1), got {value!r}.")
     return float(value)
+
+
+def _revocation_query(context: TokenContext[Any]) -> dict[str, Any]:
+    """What the store is asked about an access token (its claims were type-checked by the codec)."""
+    claims = context.claims
+    return {
+        "jti": _refresh.token_id(claims, context.token),
+        "sub": context.sub,
+        "issued_at": claims["iat"],
+        "family": claims.get("fam"),
+    }
 
 
 class KeySource(Protocol):
@@ -218,7 +227,7 @@ class ApoJWT:
         self.policy = PermissionPolicy(admin=admin_permission, wildcards=wildcards)
         self.admin_permission = self.policy.admin
 
-        self.keys, remote_keys = build_keys(
+        keys, remote_keys = build_keys(
             algorithm=algorithm,
             secret=secret,
             public_keys=public_keys,
@@ -230,9 +239,9 @@ class ApoJWT:
             jwks_options=jwks_options,
         )
         if jwks is not None or jwks_url is not None:
-            self.algorithm = self.keys.algorithm  # the pinned one, or "" when each JWK brings its own
+            self.algorithm = keys.algorithm  # the pinned one, or "" when each JWK brings its own
         self.codec = TokenCodec(
-            keys=self.keys,
+            keys=keys,
             issuer=iss,
             audience=audience,
             leeway=leeway,
@@ -799,9 +808,13 @@ class ApoJWT:
         """Where verification keys are refetched from (a ``RemoteJWKS`` for ``jwks_url=``), else ``None``."""
         return self._key_source
 
+    @property
+    def keys(self) -> KeySet:
+        """The keys this instance signs and verifies with (the codec's; a refetched JWKS replaces them)."""
+        return self.codec.keys
+
     def _use_keys(self, keys: KeySet) -> None:
         """Swap in a new key set (a refetched JWKS); cached verifications under the old one are dropped."""
-        self.keys = keys
         self.codec.keys = keys
 
     def init_app(self, app: FastAPI, *, token_url: str | None = None) -> None:
@@ -901,33 +914,11 @@ class ApoJWT:
         store = self.store
         if type(store).is_revoked is not MemoryStore.is_revoked:
             return None
-        answer_now = store.is_revoked_now  # type: ignore[attr-defined]
-        claims = context.claims
-        family = claims.get("fam")
-        if family is not None and not isinstance(family, str):
-            raise InvalidClaimError("The token's 'fam' claim is not a string.")
-        revoked: bool = answer_now(
-            jti=_refresh.token_id(claims, context.token), sub=context.sub, issued_at=claims["iat"], family=family
-        )
+        revoked: bool = store.is_revoked_now(**_revocation_query(context))  # type: ignore[attr-defined]
         return revoked
 
     async def _check_not_revoked(self, context: TokenContext[Any]) -> None:
-        try:
-            family = context.claims.get("fam")
-            if family is not None and not isinstance(family, str):
-                raise InvalidClaimError("The token's 'fam' claim is not a string.")
-            revoked = await self.store.is_revoked(
-                jti=_refresh.token_id(context.claims, context.token),
-                sub=context.sub,
-                issued_at=context.claims["iat"],
-                family=family,
-            )
-        except ApoJWTError:
-            raise
-        except Exception:
-            _refresh.reraise_without_loop()
-            raise ServiceUnavailableError from None
-        if revoked:
+        if await _refresh.store_call(self.store.is_revoked(**_revocation_query(context))):
             raise RevokedTokenError
 
     async def _refresh_context(self, connection: HTTPConnection, *, retire: bool = True) -> RefreshContext:

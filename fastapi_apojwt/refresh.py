@@ -29,7 +29,7 @@ from base64 import urlsafe_b64encode
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -38,6 +38,7 @@ from starlette.requests import HTTPConnection
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ._cache import utc
 from .context import RefreshContext, TokenContext
 from .errors import (
     ApoJWTError,
@@ -74,10 +75,6 @@ T = TypeVar("T")
 _ROTATION: ContextVar[RefreshContext | None] = ContextVar("apojwt_rotation", default=None)
 # Deny by default: every method but the safe ones (RFC 9110 §9.2.1) needs the CSRF pair.
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
-
-
-def _utc(timestamp: float) -> datetime:
-    return datetime.fromtimestamp(timestamp, tz=timezone.utc)
 
 
 def current_rotation() -> RefreshContext | None:
@@ -331,8 +328,8 @@ async def verify_refresh_token(owner: ApoJWT, token: str, *, retire: bool = True
     return RefreshContext(
         sub=sub,
         data=claims.get("data") or {},
-        exp=_utc(claims["exp"]),
-        iat=_utc(claims["iat"]),
+        exp=utc(claims["exp"]),
+        iat=utc(claims["iat"]),
         jti=jti,
         family=family,
         claims=claims,
@@ -397,7 +394,7 @@ async def revoke_token(owner: ApoJWT, target: str | TokenContext[Any] | RefreshC
             except InvalidTokenError:
                 raise access_error from None
             jti = token_id(claims, target)
-            await store_call(owner.store.revoke_token(jti, ttl=_remaining(owner, _utc(claims["exp"]))))
+            await store_call(owner.store.revoke_token(jti, ttl=_remaining(owner, utc(claims["exp"]))))
             return
         target = context
     jti = token_id(target.claims, target.token)

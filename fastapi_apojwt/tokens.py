@@ -351,6 +351,8 @@ class TokenCodec:
             raise InvalidClaimError("The token's 'data' claim is not an object.")
         if "fresh" in claims and not isinstance(claims["fresh"], bool):
             raise InvalidClaimError("The token's 'fresh' claim is not a boolean.")
+        if "fam" in claims and (not isinstance(claims["fam"], str) or not claims["fam"]):
+            raise InvalidClaimError("The token's 'fam' claim is not a string.")
 
     def _check_issuer(self, iss: object) -> None:
         if iss is None:
@@ -396,9 +398,6 @@ class TokenCodec:
             sub = claims.get("sub")
             if sub is not None and not isinstance(sub, str):
                 raise InvalidClaimError("The token's 'sub' claim is not a string.")
-            family = claims.get("fam")
-            if family is not None and not isinstance(family, str):
-                raise InvalidClaimError("The token's 'fam' claim is not a string.")
 
 
 def encode_segment(obj: Mapping[str, Any]) -> str:
