@@ -63,7 +63,6 @@ def test_views_receive_injected_values(ajwt: ApoJWT) -> None:
 
 
 def test_async_views(ajwt: ApoJWT) -> None:
-    pytest.importorskip("asgiref")
     client = make_app(ajwt).test_client()
     assert client.get("/async", headers=auth_headers(ajwt, sub="bob")).json == {"sub": "bob"}
     missing = client.get("/async")

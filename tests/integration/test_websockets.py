@@ -120,7 +120,6 @@ def test_header_wins_over_other_sources(client: TestClient) -> None:
 
 @pytest.fixture(scope="module")
 def server_url() -> Any:
-    pytest.importorskip("websockets")
     with uvicorn_server("tests.integration.test_websockets:app") as server:
         yield server.url.replace("http://", "ws://")
 
