@@ -49,15 +49,13 @@ def _positive(name: str, value: object) -> float:
     return float(value)
 
 
-def _revocation_query(context: TokenContext[Any]) -> dict[str, Any]:
-    """What the store is asked about an access token (its claims were type-checked by the codec)."""
+def _revocation_query(context: TokenContext[Any]) -> tuple[str, str, float, str | None]:
+    """``(jti, sub, issued_at, family)``: what the store is asked about an access token.
+
+    Its claims were type-checked by the codec when the token was verified.
+    """
     claims = context.claims
-    return {
-        "jti": _refresh.token_id(claims, context.token),
-        "sub": context.sub,
-        "issued_at": claims["iat"],
-        "family": claims.get("fam"),
-    }
+    return _refresh.token_id(claims, context.token), context.sub, claims["iat"], claims.get("fam")
 
 
 class KeySource(Protocol):
@@ -914,11 +912,15 @@ class ApoJWT:
         store = self.store
         if type(store).is_revoked is not MemoryStore.is_revoked:
             return None
-        revoked: bool = store.is_revoked_now(**_revocation_query(context))  # type: ignore[attr-defined]
+        jti, sub, issued_at, family = _revocation_query(context)
+        revoked: bool = store.is_revoked_now(  # type: ignore[attr-defined]
+            jti=jti, sub=sub, issued_at=issued_at, family=family
+        )
         return revoked
 
     async def _check_not_revoked(self, context: TokenContext[Any]) -> None:
-        if await _refresh.store_call(self.store.is_revoked(**_revocation_query(context))):
+        jti, sub, issued_at, family = _revocation_query(context)
+        if await _refresh.store_call(self.store.is_revoked(jti=jti, sub=sub, issued_at=issued_at, family=family)):
             raise RevokedTokenError
 
     async def _refresh_context(self, connection: HTTPConnection, *, retire: bool = True) -> RefreshContext:

@@ -68,16 +68,21 @@ class PermissionPolicy:
 class Requirement:
     """A guard's precomputed permission check."""
 
-    __slots__ = ("any_of", "granting", "names")
+    __slots__ = ("_single", "any_of", "granting", "names")
 
     def __init__(self, names: tuple[str, ...], granting: tuple[frozenset[str], ...], *, any_of: bool) -> None:
         """Hold the required names and, for each, the set of permissions that grant it."""
         self.names = names
         self.granting = granting
         self.any_of = any_of
+        # The common case, one permission per route, checked without a generator.
+        self._single = granting[0] if len(granting) == 1 else None
 
     def satisfied_by(self, held: frozenset[str]) -> bool:
         """Whether a token holding ``held`` meets this requirement."""
+        single = self._single
+        if single is not None:
+            return not single.isdisjoint(held)
         if not self.names:
             return True
         if self.any_of:
