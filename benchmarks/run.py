@@ -212,7 +212,7 @@ def bench_memory(*, distinct: int, bogus: int) -> dict[str, Any]:
         gc.collect()
         retained = tracemalloc.get_traced_memory()[0] - before
         tracemalloc.stop()
-        out[f"valid_{flood}"] = {"retained_mb": retained / 2**20, "cache_entries": len(ajwt._token_cache or ())}
+        out[f"valid_{flood}"] = {"retained_mb": retained / 2**20, "cache_entries": len(ajwt.verifier.cache or ())}
     ajwt = apojwt_instance(cache_size=4096)
     good = apojwt_mint(ajwt)()
     head, payload, _ = good.split(".")
@@ -235,8 +235,8 @@ def bench_memory(*, distinct: int, bogus: int) -> dict[str, Any]:
     tracemalloc.stop()
     out[f"bogus_{bogus}"] = {
         "retained_mb": retained / 2**20,
-        "cache_entries": len(ajwt._token_cache or ()),
-        "header_cache_entries": len(ajwt.codec._headers),
+        "cache_entries": len(ajwt.verifier.cache or ()),
+        "header_cache_entries": ajwt.codec.cached_headers,
     }
     return out
 

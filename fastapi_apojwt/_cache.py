@@ -32,7 +32,6 @@ from __future__ import annotations
 import base64
 import json
 import threading
-from array import array
 from collections import OrderedDict
 from datetime import datetime, timezone
 from typing import Any, Final
@@ -140,13 +139,6 @@ def new_context(
     values, private = _values(claims, token, policy)
     if data_model is not None:
         values["data"] = _validate(data_model, values["data"])
-    elif _fast_classes.get(cls):  # inlined _construct: every never-seen token comes this way
-        context: TokenContext[Any] = _new(cls)
-        _set(context, "__dict__", values)
-        _set(context, "__pydantic_fields_set__", _FIELDS_SET.copy())
-        _set(context, "__pydantic_extra__", None)
-        _set(context, "__pydantic_private__", private)
-        return context
     return _construct(cls, values, private)
 
 
@@ -165,24 +157,26 @@ def _is_fast(cls: type[TokenContext[Any]]) -> bool:
 
 
 def _construct(cls: type[TokenContext[Any]], values: dict[str, Any], private: dict[str, Any]) -> TokenContext[Any]:
+    """The one hand-built constructor: what ``model_construct`` does, minus its per-field loop.
+
+    Measured: 1.7 us against model_construct's 6.5 us per context (every request builds one).
+    """
     if _is_fast(cls):
-        # What model_construct does, minus its generic per-field loop: every field is given.
-        context = _new(cls)
+        context: TokenContext[Any] = _new(cls)
         _set(context, "__dict__", values)
         _set(context, "__pydantic_fields_set__", _FIELDS_SET.copy())
         _set(context, "__pydantic_extra__", None)
         _set(context, "__pydantic_private__", private)
         return context
     context = cls.model_construct(**values)
-    context._held = private["_held"]
-    context._policy = private["_policy"]
+    _set(context, "__pydantic_private__", private)
     return context
 
 
 class _Settled:
     """What a first hit precomputes: the private template and the immutable field values."""
 
-    __slots__ = ("deep", "fast", "fields", "plan", "private", "template")
+    __slots__ = ("deep", "fields", "plan", "private", "template")
 
     def __init__(self, token: str, cls: type[TokenContext[Any]], policy: Any) -> None:
         payload = token.split(".")[1]
@@ -193,7 +187,6 @@ class _Settled:
         fields, self.private = _values(self.template, "", policy)
         fields["claims"] = fields["data"] = None
         self.fields = fields
-        self.fast = _is_fast(cls)
 
 
 class VerifiedToken:
@@ -243,60 +236,39 @@ class VerifiedToken:
         values["data"] = data
         values["claims"] = claims
         values["token"] = token
-        if settled.fast:  # inlined _construct: this is the hot path of every repeated token
-            context: TokenContext[Any] = _new(cls)
-            _set(context, "__dict__", values)
-            _set(context, "__pydantic_fields_set__", _FIELDS_SET.copy())
-            _set(context, "__pydantic_extra__", None)
-            _set(context, "__pydantic_private__", settled.private.copy())
-            return context
         return _construct(cls, values, settled.private.copy())
 
 
 class TokenCache:
-    """A bounded, thread-safe LRU map from token string to :class:`VerifiedToken`, with a doorkeeper.
+    """A bounded, thread-safe LRU map from token string to :class:`VerifiedToken`.
 
-    A token is admitted on its second successful verification: the first one
-    only notes its hash in a fixed-size array (the doorkeeper, as in TinyLFU),
-    so a stream of tokens that are each seen once (a flood, or a batch job)
-    costs an array store per token instead of an entry and an eviction. A hash
-    collision in the doorkeeper only admits a token one verification early or
-    late; the cache itself is keyed by the exact token string.
+    (A TinyLFU-style doorkeeper that admitted a token only on its second
+    verification measured 0-0.4 us per never-seen token, noise beside a
+    ~95 us request, and is gone: every success is admitted; the bound holds.)
     """
 
-    __slots__ = ("_door", "_entries", "_lock", "_mask", "maxsize")
+    __slots__ = ("_entries", "_lock", "maxsize")
 
     def __init__(self, maxsize: int) -> None:
         """Hold at most ``maxsize`` entries (``maxsize`` > 0)."""
         self.maxsize = maxsize
         self._entries: OrderedDict[str, VerifiedToken] = OrderedDict()
         self._lock = threading.Lock()
-        slots = 64
-        while slots < 2 * maxsize:
-            slots *= 2
-        self._mask = slots - 1
-        self._door = array("q", bytes(8 * slots))
 
     def __len__(self) -> int:
         return len(self._entries)
 
+    def __contains__(self, token: object) -> bool:
+        return token in self._entries
+
     def admit(self, token: str, claims: Claims, keys: object, config: tuple[Any, Any, Any]) -> None:
-        """Cache ``token``, just verified with ``keys``, if it was verified before; else remember its hash."""
-        digest = hash(token)
-        slot = digest & self._mask
-        door = self._door
-        if door[slot] != digest:
-            door[slot] = digest
-            return
+        """Cache ``token``, just verified with ``keys``."""
         iat = claims["iat"]
         nbf = claims.get("nbf")
         self.put(token, VerifiedToken(claims["exp"], iat if nbf is None or nbf < iat else nbf, keys, config))
 
     def get(self, token: str) -> VerifiedToken | None:
         """The entry for ``token``, marked as recently used, or ``None``."""
-        digest = hash(token)
-        if self._door[digest & self._mask] != digest:
-            return None  # never verified here (or its doorkeeper slot was taken since): not worth a lookup
         entries = self._entries
         entry = entries.get(token)
         if entry is not None:

@@ -9,7 +9,9 @@ from typing import Any, Generic
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 from typing_extensions import TypeVar
 
-__all__ = ["DataT", "RefreshContext", "TokenContext"]
+from .permissions import PermissionPolicy, Requirement
+
+__all__ = ["DataT", "RefreshContext", "TokenContext", "retyped"]
 
 DataT = TypeVar("DataT", default=dict[str, Any])
 
@@ -69,11 +71,26 @@ class TokenContext(BaseModel, Generic[DataT]):
             if ctx.has_permission("orders:write"): ...
             ```
         """
-        private = self.__pydantic_private__ or {}  # not `self._policy`: pydantic's __getattr__ is slow
-        policy = private.get("_policy")
+        private = self.__pydantic_private__ or {}  # not `self._policy`: pydantic's __getattr__ costs ~1 us
+        policy: PermissionPolicy | None = private.get("_policy")
         if policy is not None:
-            return bool(policy.grants(private["_held"], permission))
+            return policy.grants(private["_held"], permission)
         return self.admin or permission in self.permissions
+
+    def satisfies(self, requirement: Requirement) -> bool:
+        """Tell whether the token meets a guard's permission ``requirement`` (the admin permission meets all)."""
+        if self.admin or not requirement.names:
+            return True
+        private = self.__pydantic_private__ or {}
+        return requirement.satisfied_by(private.get("_held") or frozenset(self.permissions))
+
+
+def retyped(context: TokenContext[Any], cls: type[TokenContext[Any]], data: Any) -> TokenContext[Any]:
+    """``context`` as an instance of ``cls`` (a ``TokenContext[Model]``) whose ``data`` is ``data``."""
+    fields = {name: getattr(context, name) for name in TokenContext.model_fields if name != "data"}
+    converted = cls.model_construct(**fields, data=data)
+    object.__setattr__(converted, "__pydantic_private__", dict(context.__pydantic_private__ or {}))
+    return converted
 
 
 class RefreshContext(BaseModel):

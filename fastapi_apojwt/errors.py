@@ -3,7 +3,7 @@
 Every error knows the HTTP status it maps to and, for authentication
 failures, the RFC 6750 ``WWW-Authenticate`` challenge that goes with it::
 
-    ApoJWTError (starlette HTTPException)
+    ApoJWTError (Exception)
     ├── ConfigurationError            500  raised at start-up, never per request
     ├── SigningUnavailableError       500  create_token() on a verify-only instance
     ├── MissingTokenError             401  Bearer (no error code, RFC 6750 §3.1)
@@ -27,17 +27,22 @@ failures, the RFC 6750 ``WWW-Authenticate`` challenge that goes with it::
     ├── InsufficientPermissionError   403  error="insufficient_scope"
     └── ServiceUnavailableError       503  a store or key source is unreachable
 
-Because the base class is Starlette's ``HTTPException``, FastAPI renders every
-error as ``{"detail": "..."}`` with its headers and no extra set-up; register
-your own handler for ``ApoJWTError`` to change the body. Messages are fixed
-strings: they never contain the token or anything read from it.
+How an error becomes an HTTP response: this module imports no web framework
+(the token layer below the guards raises these errors too). Each error carries
+its ``status_code``, its fixed ``detail`` and, for authentication failures, the
+``headers`` of its RFC 6750 challenge, as plain data. Where an error leaves the
+package towards FastAPI (a guard, or an ``ApoJWT`` method called in a route),
+``fastapi_apojwt._http`` raises it as a subclass of both its own class and
+Starlette's ``HTTPException``, so FastAPI renders ``{"detail": "..."}`` with its
+headers and no set-up, while ``except InvalidTokenError`` and
+``app.exception_handler(ApoJWTError)`` still match. The Flask template reads the
+same three attributes. Messages are fixed strings: they never contain the token
+or anything read from it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-
-from starlette.exceptions import HTTPException
 
 __all__ = [
     "ApoJWTError",
@@ -66,7 +71,7 @@ __all__ = [
 ]
 
 
-class ApoJWTError(HTTPException):
+class ApoJWTError(Exception):
     """Base class of every error raised by fastapi-apojwt.
 
     Attributes:
@@ -84,6 +89,8 @@ class ApoJWTError(HTTPException):
     """
 
     status_code_default: int = 500
+    status_code: int
+    headers: dict[str, str] | None
     error: str | None = None
     message: str = "Authentication failed."
 
@@ -91,7 +98,9 @@ class ApoJWTError(HTTPException):
         """Build the error; ``detail`` replaces the class's default message."""
         self.scope = tuple(scope)
         self.detail = detail or self.message
-        super().__init__(status_code=self.status_code_default, detail=self.detail, headers=self._challenge())
+        self.status_code = self.status_code_default
+        self.headers = self._challenge()
+        super().__init__(self.detail)
 
     def _challenge(self) -> dict[str, str] | None:
         return None
@@ -104,9 +113,15 @@ class ApoJWTError(HTTPException):
 
 
 class ConfigurationError(ApoJWTError, ValueError):
-    """The ApoJWT configuration is unusable; raised at construction time."""
+    """The ApoJWT configuration is unusable; raised at construction time.
+
+    Its ``str()`` is the message alone: it is read in a start-up traceback, not sent to a client.
+    """
 
     message = "fastapi-apojwt is misconfigured."
+
+    def __str__(self) -> str:
+        return str(self.detail)
 
 
 class SigningUnavailableError(ApoJWTError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import inspect
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
@@ -10,10 +11,14 @@ from typing import Any
 from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection
 
-from .errors import InvalidRequestError, MalformedTokenError
+from ._settings import AccessCookieSettings, AccessSettings, RefreshSettings
+from .csrf import check_access_csrf
+from .errors import InvalidRequestError, MalformedTokenError, MissingTokenError
 
 __all__ = [
+    "AccessTokenFinder",
     "Finder",
+    "RefreshTokenFinder",
     "HandlerCall",
     "UserFunction",
     "accepted_subprotocol",
@@ -22,6 +27,7 @@ __all__ = [
     "handler_call",
     "query_token",
     "subprotocol_token",
+    "refresh_finder",
     "user_finder",
     "websocket_token",
 ]
@@ -286,3 +292,135 @@ def user_finder(function: Callable[..., Any]) -> Finder:
 
     find.__name__ = f"user_finder[{getattr(function, '__name__', 'finder')}]"
     return find
+
+
+def refresh_finder(finder: Callable[..., Any]) -> Finder:
+    """Adapt an apojwt 1.x ``refresh_finder`` (``(*args, **kwargs) -> str``) to read a connection.
+
+    On the classic decorator path the finder first gets the handler's
+    arguments, as in apojwt 1.x. Otherwise, decided once: a finder without
+    parameters is called as is (it reads a request global, as on Flask); each
+    parameter is filled from the connection: ``request``/``connection``/``websocket``
+    get the connection, a ``Cookie()``/``Header()`` default reads that cookie or
+    header, any other name reads the cookie of that name, and ``**kwargs``
+    receives every cookie.
+    """
+    from fastapi import params
+
+    try:
+        parameters = list(inspect.signature(finder).parameters.values())
+    except (TypeError, ValueError):
+        parameters = []
+    plan: list[tuple[str, str, str]] = []  # (parameter, source, key)
+    var_keyword = False
+    for parameter in parameters:
+        if parameter.kind is inspect.Parameter.VAR_KEYWORD:
+            var_keyword = True
+        elif parameter.kind is inspect.Parameter.VAR_POSITIONAL:
+            continue
+        elif parameter.name in ("request", "connection", "websocket"):
+            plan.append((parameter.name, "connection", ""))
+        elif isinstance(parameter.default, params.Header):
+            alias = parameter.default.alias or parameter.name.replace("_", "-")
+            plan.append((parameter.name, "header", alias))
+        elif isinstance(parameter.default, params.Cookie):
+            plan.append((parameter.name, "cookie", parameter.default.alias or parameter.name))
+        else:
+            plan.append((parameter.name, "cookie", parameter.name))
+
+    legacy = user_finder(finder)
+
+    def find(connection: HTTPConnection) -> str | None:
+        if handler_call.get() is not None:  # the classic decorator: the handler's arguments, as apojwt 1.x
+            token = legacy(connection)
+            if token is not None:
+                return token
+        kwargs: dict[str, Any] = dict(connection.cookies) if var_keyword else {}
+        for name, source, key in plan:
+            if source == "connection":
+                kwargs[name] = connection
+            elif source == "header":
+                kwargs[name] = connection.headers.get(key)
+            else:
+                kwargs[name] = connection.cookies.get(key)
+        try:
+            value = finder(**kwargs)
+        except Exception:
+            return None  # a finder that cannot find the token means: no token
+        return value if isinstance(value, str) and value else None
+
+    return find
+
+
+def _as_bytes(value: str) -> bytes:
+    return value.encode("utf-8", "surrogateescape")
+
+
+class AccessTokenFinder:
+    """Finds the access token of a connection; a token from the access cookie is CSRF-checked.
+
+    Decided once from the settings: the bearer header or the access cookie, a
+    user ``token_finder`` instead, and the opt-in WebSocket query parameter or
+    subprotocol.
+    """
+
+    def __init__(self, settings: AccessSettings, cookies: AccessCookieSettings, csrf_key: bytes) -> None:
+        """Build the finder for ``settings``; ``cookies`` and ``csrf_key`` govern the access cookie."""
+        self.settings = settings
+        self.cookies = cookies
+        self.csrf_key = csrf_key
+        primary: Finder = bearer_token if settings.token_location == "headers" else cookie_token(cookies.cookie_name)
+        if settings.token_finder is not None:
+            primary = user_finder(settings.token_finder)
+        self._find = websocket_token(
+            primary, query_param=settings.websocket_query_param, subprotocol=settings.websocket_subprotocol
+        )
+        if settings.token_location == "cookies":
+            self._missing = (
+                f"Not authenticated: log in first; the access token travels in the {cookies.cookie_name} cookie."
+            )
+        else:
+            self._missing = MissingTokenError.message
+
+    def configure(self, cookies: AccessCookieSettings, csrf_key: bytes) -> None:
+        """Use new access-cookie settings (``config_access_cookies()``, ``config_refresh()``)."""
+        self.cookies = cookies
+        self.csrf_key = csrf_key
+
+    def __call__(self, connection: HTTPConnection) -> str:
+        """The access token of ``connection``; ``MissingTokenError`` when there is none."""
+        token = self._find(connection)
+        if token is None:
+            raise MissingTokenError(self._missing)
+        if self.settings.token_location == "cookies" and connection.cookies.get(self.cookies.cookie_name) == token:
+            check_access_csrf(self.cookies, self.csrf_key, connection, token)
+        return token
+
+
+class RefreshTokenFinder:
+    """Finds the refresh token of a connection: the refresh cookie, or the user's ``refresh_finder``."""
+
+    def __init__(self, settings: RefreshSettings) -> None:
+        """Build the finder for ``settings``."""
+        self.settings = settings
+        self._find = (
+            refresh_finder(settings.finder) if settings.finder is not None else cookie_token(settings.cookie_name)
+        )
+
+    def __call__(self, connection: HTTPConnection) -> tuple[str, bool]:
+        """The refresh token of ``connection`` and whether a cookie carried it."""
+        settings = self.settings
+        token = self._find(connection)
+        if token is None:
+            hint = ""
+            if settings.cookie.secure and connection.url.scheme in ("http", "ws"):
+                hint = " Non-browser clients do not send Secure cookies over plain http."
+            raise MissingTokenError(
+                f"No refresh token: the {settings.cookie_name} cookie is missing (log in first; "
+                f"the browser only sends it to paths under {settings.cookie.path}).{hint}"
+            )
+        try:
+            from_cookie = any(hmac.compare_digest(_as_bytes(v), _as_bytes(token)) for v in connection.cookies.values())
+        except Exception:
+            from_cookie = True
+        return token, from_cookie

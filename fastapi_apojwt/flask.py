@@ -29,7 +29,7 @@ import functools
 import inspect
 import json
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any, NoReturn
 
 try:
     import flask
@@ -40,15 +40,11 @@ except ImportError as missing:  # pragma: no cover - depends on the environment
 
 from starlette.requests import HTTPConnection
 
-from ._decorate import Injector, _inject, authenticate_call, authenticate_sync, call_handler, injections_for
+from ._decorate import Items, authenticate_call, authenticate_sync, call_handler, check_order, inject, injections_for
 from .errors import ApoJWTError
-
-if TYPE_CHECKING:
-    from .guards import Guard
+from .guards import Guard, RefreshGuard
 
 __all__ = ["call_view", "call_view_async", "decorate_view", "error_response", "request_connection"]
-
-Items = tuple[tuple[str, Injector], ...]
 
 
 def request_connection() -> HTTPConnection:
@@ -98,7 +94,7 @@ def call_view(
         context = authenticate_sync(guard, connection, args, kwargs)
     except ApoJWTError as error:
         _abort(error)
-    _inject(items, context, kwargs)
+    inject(items, context, kwargs)
     return call_handler(guard, context, view, args, kwargs)
 
 
@@ -111,14 +107,16 @@ async def call_view_async(
         context = await authenticate_call(guard, connection, args, kwargs)
     except ApoJWTError as error:
         _abort(error)
-    _inject(items, context, kwargs)
+    inject(items, context, kwargs)
     return await view(*args, **kwargs)
 
 
 def decorate_view(guard: Guard, view: Callable[..., Any]) -> Callable[..., Any]:
     """Wrap a Flask view (sync, or async with Flask's ``async`` extra) with ``guard``."""
-    from .guards import RefreshGuard
-
+    if not callable(view):
+        raise TypeError(f"{guard!r} decorates a function, got {type(view).__name__}.")
+    guard.check_decoratable()
+    check_order(guard, view)
     items: Items = tuple(injections_for(view, refresh=isinstance(guard, RefreshGuard)).items())
     if inspect.iscoroutinefunction(view):
 

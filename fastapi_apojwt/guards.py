@@ -5,6 +5,12 @@ A guard is built once (``ajwt.token_required``, ``ajwt.refresh``) or memoised
 per-request dependency cache work. FastAPI awaits it directly: ``__call__`` is
 marked as a coroutine function, so no request pays a thread-pool hop.
 
+A guard is built from parts: the verifier (access tokens), the sessions
+(revocation, refresh tokens), a token finder, a permission requirement and a
+failure handler. Used as a decorator it hands itself to the decorator factory
+its ``ApoJWT`` gave it (``_decorate`` or ``flask``, which depend on this module,
+never the reverse).
+
 This module deliberately avoids ``from __future__ import annotations``: FastAPI
 reads the annotation of ``__call__`` to inject the connection.
 """
@@ -12,22 +18,49 @@ reads the annotation of ``__call__`` to inject the connection.
 import inspect
 import sys
 from collections.abc import Callable, Coroutine
-from typing import TYPE_CHECKING, Any, TypeVar, overload
+from typing import Any, NoReturn, TypeVar, overload
 
+from fastapi.openapi.models import APIKey, APIKeyIn, HTTPBearer
 from fastapi.security.base import SecurityBase
+from starlette.exceptions import WebSocketException
 from starlette.requests import HTTPConnection
+from starlette.status import WS_1008_POLICY_VIOLATION
 
+from ._http import as_http
+from ._settings import AccessSettings
 from .context import RefreshContext, TokenContext
-from .errors import ApoJWTError, FreshTokenRequiredError, InsufficientPermissionError, RevokedTokenError
-from .permissions import Requirement
+from .errors import ApoJWTError, ConfigurationError, FreshTokenRequiredError, InsufficientPermissionError
+from .finders import AccessTokenFinder, UserFunction, handler_call
+from .permissions import PermissionPolicy, Requirement, check_permission_name
+from .sessions import Sessions
+from .stores import MemoryStore
+from .verifier import Verifier
 
-if TYPE_CHECKING:
-    from .core import ApoJWT
-
-__all__ = ["AccessGuard", "Guard", "RefreshGuard"]
+__all__ = [
+    "AccessGuard",
+    "Decorator",
+    "Failure",
+    "Guard",
+    "GuardSet",
+    "RefreshGuard",
+    "bearer_scheme_model",
+    "cookie_scheme_model",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
-R = TypeVar("R")
+
+Decorator = Callable[["Guard", Callable[..., Any]], Callable[..., Any]]
+"""Wraps a handler with a guard (the classic decorator); chosen by the template."""
+
+
+def bearer_scheme_model(description: str | None = None) -> HTTPBearer:
+    """The ``http``/``bearer`` scheme that drives Swagger UI's Authorize button."""
+    return HTTPBearer(bearerFormat="JWT", description=description)
+
+
+def cookie_scheme_model(cookie_name: str, description: str | None = None) -> APIKey:
+    """An ``apiKey``-in-cookie scheme for tokens read from a cookie."""
+    return APIKey(**{"in": APIKeyIn.cookie}, name=cookie_name, description=description)
 
 
 def _mark_coroutine_function(function: Callable[..., Any]) -> None:
@@ -41,15 +74,50 @@ def _mark_coroutine_function(function: Callable[..., Any]) -> None:
         function._is_coroutine = marker  # type: ignore[attr-defined]
 
 
+class Failure:
+    """What an authentication failure becomes on a connection.
+
+    The user's ``exception_handler`` (apojwt 1.x: ``(code, msg, *handler_args,
+    **handler_kwargs)``, it must raise), a WebSocket close with code 1008, or
+    the error itself, raised as an HTTP exception FastAPI renders.
+    """
+
+    def __init__(self, exception_handler: Callable[..., NoReturn] | None) -> None:
+        """Inspect the user's handler once."""
+        self.exception_handler = exception_handler
+        self._handler = UserFunction(exception_handler, leading=2) if exception_handler is not None else None
+
+    def __call__(self, connection: HTTPConnection, error: ApoJWTError) -> Exception:
+        """What to raise for ``error`` on ``connection``."""
+        websocket = connection.scope.get("type") == "websocket"
+        if self._handler is not None and not websocket:
+            args, kwargs = handler_call.get() or ((), {})
+            self._handler((error.status_code, str(error.detail)), args, kwargs)
+            # A handler that returns would open the door: fail closed with our own error.
+        if websocket:
+            return WebSocketException(code=WS_1008_POLICY_VIOLATION, reason=str(error.detail)[:120])
+        return as_http(error)
+
+
 class Guard(SecurityBase):
-    """Base of the guard objects: a security scheme FastAPI awaits, and a decorator."""
+    """Base of the guard objects: a security scheme FastAPI awaits, and a decorator.
+
+    Attributes:
+        instance: The ``ApoJWT`` that built this guard (OpenAPI documents each instance's own guards).
+        template: ``"fastapi"``, ``"flask"`` or ``None``: what the classic decorator targets.
+    """
 
     model: Any
     scheme_name: str
 
-    def __init__(self, owner: "ApoJWT", *, name: str) -> None:
-        """Bind the guard to its ApoJWT instance."""
-        self._owner = owner
+    def __init__(
+        self, *, name: str, instance: object, template: str | None, failure: Failure, decorator: Decorator
+    ) -> None:
+        """Hold the parts common to every guard."""
+        self.instance = instance
+        self.template = template
+        self.failure = failure
+        self._decorator = decorator
         self._name = name
 
     def __repr__(self) -> str:
@@ -66,18 +134,30 @@ class Guard(SecurityBase):
         if isinstance(connection, HTTPConnection):
             return self.authenticate(connection)
         if callable(connection):
-            from ._decorate import decorate
-
-            return decorate(self, connection)
+            return self._decorator(self, connection)
         raise TypeError(f"{self!r} decorates a handler or receives a connection from FastAPI")
 
     async def authenticate(self, connection: HTTPConnection) -> Any:
         """Authenticate a connection; subclasses implement it."""
         raise TypeError(f"{type(self).__name__} must implement authenticate()")  # pragma: no cover
 
-    def _fail(self, connection: HTTPConnection, error: ApoJWTError) -> Exception:
-        """Turn an error into what this connection's framework expects."""
-        return self._owner._failure(connection, error)
+    @property
+    def deferred(self) -> bool:
+        """Whether a user finder or exception handler must see the decorated handler's arguments."""
+        return self.failure.exception_handler is not None
+
+    @property
+    def in_process(self) -> bool:
+        """Whether authenticating needs no I/O (local keys, the memory store)."""
+        return False
+
+    @property
+    def rotates(self) -> bool:
+        """Whether this guard uses a refresh token up (tokens minted after it continue its family)."""
+        return False
+
+    def check_decoratable(self) -> None:
+        """Refuse, at decoration time, a classic decorator that could never find its token."""
 
 
 _mark_coroutine_function(Guard.__call__)
@@ -94,67 +174,191 @@ class AccessGuard(Guard):
         ```
     """
 
-    def __init__(self, owner: "ApoJWT", *, requirement: Requirement, fresh: bool = False, name: str) -> None:
-        """Hold the precomputed permission requirement."""
-        super().__init__(owner, name=name)
+    def __init__(
+        self,
+        *,
+        verifier: Verifier,
+        sessions: Sessions,
+        finder: AccessTokenFinder,
+        settings: AccessSettings,
+        requirement: Requirement,
+        fresh: bool = False,
+        name: str,
+        instance: object,
+        failure: Failure,
+        decorator: Decorator,
+    ) -> None:
+        """Hold the parts and the precomputed permission requirement."""
+        super().__init__(name=name, instance=instance, template=settings.template, failure=failure, decorator=decorator)
+        self.verifier = verifier
+        self.sessions = sessions
+        self.finder = finder
+        self.settings = settings
         self.requirement = requirement
         self.fresh = fresh
-        self.model = owner._access_scheme_model
-        self.scheme_name = owner.scheme_name
+        self.scheme_name = settings.scheme_name
+        self.model = (
+            bearer_scheme_model("An access token from the login endpoint.")
+            if settings.token_location == "headers"
+            else cookie_scheme_model(finder.cookies.cookie_name)
+        )
 
     @property
     def permissions(self) -> tuple[str, ...]:
         """The permission names this guard requires."""
         return self.requirement.names
 
+    @property
+    def deferred(self) -> bool:
+        """Whether a user finder or exception handler must see the decorated handler's arguments."""
+        return self.settings.token_finder is not None or super().deferred
+
+    @property
+    def in_process(self) -> bool:
+        """Whether authenticating needs no I/O (local keys, the memory store)."""
+        return self.verifier.key_source is None and isinstance(self.sessions.store, MemoryStore)
+
+    def check_decoratable(self) -> None:
+        """With ``template=None`` the decorator needs the user's ``token_finder``."""
+        if self.template is None and self.settings.token_finder is None:
+            raise ConfigurationError(
+                "template=None and no token_finder: the decorator cannot find the access token. "
+                "Pass token_finder=lambda *args, **kwargs: ... to ApoJWT(), or use template='fastapi' or 'flask'."
+            )
+
     async def authenticate(self, connection: HTTPConnection) -> TokenContext:
         """Find, verify and authorise the access token of ``connection``."""
-        owner = self._owner
         try:
-            token = owner._find_access_token(connection)
-            # Local keys and an in-process store answer without suspending: no coroutine layers then.
-            if owner._key_source is None:
-                context = owner._access_context(token)
-            else:
-                context = await owner._verified_context(token)
-            revoked = owner._revoked_now(context)
-            if revoked is None:
-                await owner._check_not_revoked(context)
-            elif revoked:
-                raise RevokedTokenError
-            # The private dict directly: pydantic's __getattr__ for `context._held` costs microseconds.
-            if self.requirement.names and not (
-                context.admin or self.requirement.satisfied_by(context.__pydantic_private__["_held"])  # type: ignore[index]
-            ):
+            context = await self.verifier.verify(self.finder(connection))
+            await self.sessions.check(context)
+            if not context.satisfies(self.requirement):
                 raise InsufficientPermissionError(scope=self.requirement.names)
             if self.fresh and not context.fresh:
                 raise FreshTokenRequiredError
         except ApoJWTError as error:
-            raise self._fail(connection, error) from None
+            raise self.failure(connection, error) from None
         return context
 
 
 class RefreshGuard(Guard):
     """Requires a valid refresh token (by default from an HTTP-only cookie)."""
 
-    def __init__(self, owner: "ApoJWT", *, name: str = "refresh", retire: bool = True) -> None:
+    def __init__(
+        self,
+        *,
+        sessions: Sessions,
+        template: str | None,
+        retire: bool = True,
+        name: str = "refresh",
+        instance: object,
+        failure: Failure,
+        decorator: Decorator,
+    ) -> None:
         """Bind the refresh guard; ``retire`` uses the token up (rotation), else only checks it."""
-        super().__init__(owner, name=name)
+        super().__init__(name=name, instance=instance, template=template, failure=failure, decorator=decorator)
+        self.sessions = sessions
         self.retire = retire
 
     @property
     def model(self) -> Any:  # type: ignore[override]
         """The OpenAPI scheme of the refresh token (a cookie by default)."""
-        return self._owner._refresh_scheme_model
+        settings = self.sessions.settings
+        if settings is None:
+            return cookie_scheme_model("refresh_token")
+        return cookie_scheme_model(settings.cookie_name, "The HTTP-only refresh cookie.")
 
     @property
     def scheme_name(self) -> str:  # type: ignore[override]
         """The OpenAPI scheme name of the refresh token."""
-        return self._owner.refresh_scheme_name
+        settings = self.sessions.settings
+        return settings.scheme_name if settings is not None else "RefreshCookie"
+
+    @property
+    def deferred(self) -> bool:
+        """Whether a user finder or exception handler must see the decorated handler's arguments."""
+        settings = self.sessions.settings
+        return (settings is not None and settings.finder is not None) or super().deferred
+
+    @property
+    def in_process(self) -> bool:
+        """Whether authenticating needs no I/O (the memory store)."""
+        return isinstance(self.sessions.store, MemoryStore)
+
+    @property
+    def rotates(self) -> bool:
+        """Whether this guard uses the refresh token up."""
+        return self.retire
+
+    def check_decoratable(self) -> None:
+        """With ``template=None`` the decorator needs the user's ``refresh_finder``."""
+        settings = self.sessions.settings
+        if self.template is None and (settings is None or settings.finder is None):
+            raise ConfigurationError(
+                "template=None and no refresh_finder: ajwt.refresh cannot find the refresh token. "
+                "Pass refresh_finder= to config_refresh(), or use template='fastapi' or 'flask'."
+            )
 
     async def authenticate(self, connection: HTTPConnection) -> RefreshContext:
-        """Find and verify the refresh token of ``connection`` and retire it."""
+        """Find and verify the refresh token of ``connection`` and (``retire``) use it up."""
         try:
-            return await self._owner._refresh_context(connection, retire=self.retire)
+            return await self.sessions.redeem(connection, retire=self.retire)
         except ApoJWTError as error:
-            raise self._fail(connection, error) from None
+            raise self.failure(connection, error) from None
+
+
+class GuardSet:
+    """The guards of one ``ApoJWT``: built once, ``permission(...)`` memoised.
+
+    The same arguments always give the same guard object, so
+    ``app.dependency_overrides[guard]`` and FastAPI's per-request cache work.
+    """
+
+    def __init__(
+        self,
+        *,
+        verifier: Verifier,
+        sessions: Sessions,
+        finder: AccessTokenFinder,
+        settings: AccessSettings,
+        policy: PermissionPolicy,
+        instance: object,
+        failure: Failure,
+        decorator: Decorator,
+    ) -> None:
+        """Build the fixed guards from the instance's parts."""
+        self._access_parts: dict[str, Any] = {
+            "verifier": verifier,
+            "sessions": sessions,
+            "finder": finder,
+            "settings": settings,
+            "instance": instance,
+            "failure": failure,
+            "decorator": decorator,
+        }
+        self.policy = policy
+        self._memo: dict[tuple[frozenset[str], bool, bool], AccessGuard] = {}
+        self.token_required = self._access((), any_of=False, fresh=False, name="token_required")
+        self.fresh_token_required = self._access((), any_of=False, fresh=True, name="fresh_token_required")
+        refresh_parts: dict[str, Any] = {"sessions": sessions, "template": settings.template, "instance": instance}
+        refresh_parts.update(failure=failure, decorator=decorator)
+        self.refresh = RefreshGuard(**refresh_parts)
+        self.refresh_token_required = RefreshGuard(**refresh_parts, name="refresh_token_required", retire=False)
+
+    def _access(self, permissions: Any, *, any_of: bool, fresh: bool, name: str) -> AccessGuard:
+        requirement = self.policy.requirement(permissions, any_of=any_of)
+        return AccessGuard(requirement=requirement, fresh=fresh, name=name, **self._access_parts)
+
+    def permission(self, permissions: tuple[Any, ...], *, any_of: bool, fresh: bool) -> AccessGuard:
+        """The guard requiring ``permissions`` (all, or ``any_of``), and ``fresh`` tokens if asked."""
+        if len(permissions) == 1 and isinstance(permissions[0], (list, tuple, set, frozenset)):
+            permissions = tuple(permissions[0])
+        for permission in permissions:
+            check_permission_name(permission)
+        if not permissions and not fresh:
+            return self.token_required
+        key = (frozenset(permissions), any_of, fresh)
+        guard = self._memo.get(key)
+        if guard is None:
+            label = ("any_of" if any_of else "permission") + repr(tuple(permissions))
+            guard = self._memo[key] = self._access(dict.fromkeys(permissions), any_of=any_of, fresh=fresh, name=label)
+        return guard

@@ -38,19 +38,13 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 from urllib.parse import urlsplit
-
-from starlette.requests import Request
-from starlette.responses import Response
 
 from .errors import ConfigurationError, ServiceUnavailableError
 from .keys import ASYMMETRIC_ALGORITHMS, KeyMaterial, KeySet, keys_from_jwks
 
-if TYPE_CHECKING:
-    from fastapi import APIRouter
-
-__all__ = ["JWKSOptions", "RemoteJWKS", "build_keys", "jwks_router", "render_jwks"]
+__all__ = ["WELL_KNOWN_PATH", "JWKSOptions", "RemoteJWKS", "build_keys", "render_jwks"]
 
 logger = logging.getLogger("fastapi_apojwt.jwks")
 
@@ -400,7 +394,7 @@ def build_keys(
     *,
     algorithm: str,
     secret: KeyMaterial | None,
-    public_keys: list[KeyMaterial],
+    public_key: KeyMaterial | Iterable[KeyMaterial] | None,
     previous_keys: Iterable[KeyMaterial] | Mapping[str, KeyMaterial],
     kid: str | None,
     strict: bool,
@@ -409,6 +403,10 @@ def build_keys(
     jwks_options: JWKSOptions | None,
 ) -> tuple[KeySet, RemoteJWKS | None]:
     """Decide where an ApoJWT's keys come from: local material, a JWK set document or a URL."""
+    if isinstance(public_key, (str, bytes)) or (public_key is not None and not isinstance(public_key, Iterable)):
+        public_keys: list[KeyMaterial] = [public_key]
+    else:
+        public_keys = list(public_key or ())
     if jwks is None and jwks_url is None:
         if jwks_options is not None:
             raise ConfigurationError("jwks_options= only applies together with jwks_url=.")
@@ -445,48 +443,3 @@ def render_jwks(document: Mapping[str, Any]) -> tuple[bytes, str]:
     """Serialise a JWK set once and compute its strong ``ETag``."""
     body = json.dumps(document, separators=(",", ":"), sort_keys=True).encode()
     return body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-
-
-def jwks_router(
-    source: Callable[[], Mapping[str, Any]],
-    *,
-    path: str = WELL_KNOWN_PATH,
-    max_age: int = 300,
-    include_in_schema: bool = False,
-) -> APIRouter:
-    """A router serving ``GET path`` with the JWK set ``source()`` returns.
-
-    The answer carries ``Cache-Control: public, max-age=<max_age>`` and an
-    ``ETag``; a matching ``If-None-Match`` gets ``304 Not Modified``.
-
-    Example:
-        ```python
-        app.include_router(jwks_router(ajwt.jwks))  # or simply ajwt.jwks_router()
-        ```
-    """
-    from fastapi import APIRouter
-
-    if isinstance(max_age, bool) or not isinstance(max_age, int) or max_age < 0:
-        raise ConfigurationError(f"max_age must be a whole number of seconds >= 0, got {max_age!r}.")
-    if not path.startswith("/"):
-        raise ConfigurationError(f"path must start with '/', got {path!r}.")
-    cache_control = f"public, max-age={max_age}"
-    router = APIRouter()
-
-    async def jwks_document(request: Request) -> Response:
-        body, etag = render_jwks(source())
-        headers = {"Cache-Control": cache_control, "ETag": etag}
-        candidates = {tag.strip() for tag in request.headers.get("if-none-match", "").split(",")}
-        if etag in candidates or f"W/{etag}" in candidates:
-            return Response(status_code=304, headers=headers)
-        return Response(body, media_type="application/json", headers=headers)
-
-    router.add_api_route(
-        path,
-        jwks_document,
-        methods=["GET"],
-        include_in_schema=include_in_schema,
-        summary="Public keys that verify this service's tokens (JWK set)",
-        tags=["keys"],
-    )
-    return router

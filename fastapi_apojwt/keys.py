@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import inspect
 import json
 import os
-import sys
 import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -110,10 +110,10 @@ class WeakSecretWarning(UserWarning):
 
 def _warn_user(message: str, category: type[Warning]) -> None:
     """Warn, pointing at the first frame outside this package (the user's line)."""
-    frame = sys._getframe(0)
+    frame = inspect.currentframe()
     level = 1
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE_DIR):
-        frame = frame.f_back  # type: ignore[assignment]
+        frame = frame.f_back
         level += 1
     warnings.warn(message, category, stacklevel=level)
 

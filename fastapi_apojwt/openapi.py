@@ -17,21 +17,26 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import fastapi.routing
-from fastapi.openapi.models import APIKey, APIKeyIn, HTTPBearer
 from fastapi.routing import APIRoute
 
-from .guards import AccessGuard, Guard
+from .guards import AccessGuard, Guard, bearer_scheme_model, cookie_scheme_model
+from .permissions import PermissionPolicy
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
     from fastapi.dependencies.models import Dependant
 
-    from .core import ApoJWT
-
-__all__ = ["ERROR_SCHEMA_NAME", "bearer_scheme_model", "cookie_scheme_model", "document_app", "document_schema"]
+__all__ = [
+    "ERROR_SCHEMA_NAME",
+    "Documented",
+    "bearer_scheme_model",
+    "cookie_scheme_model",
+    "document_app",
+    "document_schema",
+]
 
 ERROR_SCHEMA_NAME = "ApoJWTErrorResponse"
 """The name of the shared ``{"detail": str}`` error schema in ``components.schemas``."""
@@ -49,14 +54,28 @@ _PERMISSIONS_EXTENSION = "x-permissions"
 _OWNERS_ATTRIBUTE = "_apojwt_owners"
 
 
-def bearer_scheme_model(description: str | None = None) -> HTTPBearer:
-    """The ``http``/``bearer`` scheme that drives Swagger UI's Authorize button."""
-    return HTTPBearer(bearerFormat="JWT", description=description)
+class Documented(Protocol):
+    """What documenting an instance's operations reads of it (``ApoJWT`` has all of it)."""
 
+    @property
+    def policy(self) -> PermissionPolicy:
+        """The permission policy (admin permission, wildcards)."""
+        ...
 
-def cookie_scheme_model(cookie_name: str, description: str | None = None) -> APIKey:
-    """An ``apiKey``-in-cookie scheme for tokens read from a cookie."""
-    return APIKey(**{"in": APIKeyIn.cookie}, name=cookie_name, description=description)
+    @property
+    def token_location(self) -> str:
+        """``"headers"`` or ``"cookies"``."""
+        ...
+
+    @property
+    def scheme_name(self) -> str:
+        """The OpenAPI name of the access-token scheme."""
+        ...
+
+    @property
+    def refresh_csrf(self) -> bool:
+        """Whether refresh requests need the CSRF double submit."""
+        ...
 
 
 # -- finding the guards of a route ---------------------------------------------------------
@@ -231,7 +250,7 @@ def _add_scopes(operation: dict[str, Any], needs: _Needs) -> None:
         scopes.extend(p for p in needs.permissions if p not in scopes)
 
 
-def _document_operation(operation: dict[str, Any], needs: _Needs, owner: ApoJWT) -> None:
+def _document_operation(operation: dict[str, Any], needs: _Needs, owner: Documented) -> None:
     admin = owner.policy.admin
     what = "access token" if not needs.refresh else "refresh token" if not needs.access else "access or refresh token"
     _add_response(
@@ -273,7 +292,7 @@ def _password_scheme(token_url: str, scopes: list[str]) -> dict[str, Any]:
 
 
 def document_schema(
-    owner: ApoJWT, app: FastAPI, schema: dict[str, Any], *, token_url: str | None = None
+    owner: Documented, app: FastAPI, schema: dict[str, Any], *, token_url: str | None = None
 ) -> dict[str, Any]:
     """Add responses, scopes and ``x-permissions`` for ``owner``'s guards to ``schema``, in place.
 
@@ -296,7 +315,7 @@ def document_schema(
     for route in _api_routes(app):
         if not route.include_in_schema:
             continue
-        guards = [g for g in _guards(route.dependant) if g._owner is owner]
+        guards = [g for g in _guards(route.dependant) if g.instance is owner]
         if not guards:
             continue
         path_item = paths.get(route.path_format)
@@ -325,7 +344,7 @@ def document_schema(
     return schema
 
 
-def document_app(owner: ApoJWT, app: FastAPI, *, token_url: str | None = None) -> None:
+def document_app(owner: Documented, app: FastAPI, *, token_url: str | None = None) -> None:
     """Make ``app``'s OpenAPI schema document ``owner``'s protected operations.
 
     The schema is still generated lazily, on first request of ``/openapi.json``
@@ -340,7 +359,7 @@ def document_app(owner: ApoJWT, app: FastAPI, *, token_url: str | None = None) -
         token_url: See :func:`document_schema`.
     """
     current: Callable[[], dict[str, Any]] = app.openapi
-    registered: dict[int, tuple[ApoJWT, str | None]] | None = getattr(current, _OWNERS_ATTRIBUTE, None)
+    registered: dict[int, tuple[Documented, str | None]] | None = getattr(current, _OWNERS_ATTRIBUTE, None)
     if registered is not None:
         previous = registered.get(id(owner))
         if token_url is None and previous is not None:

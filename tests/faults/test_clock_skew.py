@@ -91,7 +91,7 @@ def test_clock_skew_refresh_tokens(skew: float, leeway: float, expected: int) ->
     issuer = instance(Clock(T + skew))
     verifier = instance(Clock(T), leeway=leeway)
     _, refresh = issuer.create_token(sub="alice", permissions=["orders:read"])
-    csrf = csrf_value(verifier._refresh_csrf_key, refresh)
+    csrf = csrf_value(verifier.sessions.settings.csrf_key, refresh)
     client = TestClient(build_app(verifier))
     client.cookies.set("refresh_token", refresh)
     client.cookies.set("csrf_refresh_token", csrf)

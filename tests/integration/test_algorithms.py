@@ -269,7 +269,7 @@ def test_keyset_swap_is_seen_by_the_request_path() -> None:
     client = _app(verifier)
     token = issuer.create_token(sub="a", permissions=["orders:read"])
     assert _status(client, token) == 200
-    verifier._use_keys(KeySet.from_jwks(ApoJWT(private_pem("EdDSA", 3), algorithm="EdDSA").jwks()))
+    verifier.verifier.use_keys(KeySet.from_jwks(ApoJWT(private_pem("EdDSA", 3), algorithm="EdDSA").jwks()))
     assert _status(client, token) == 401  # the cached verification went with the old keys
 
 

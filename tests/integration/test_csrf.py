@@ -117,7 +117,7 @@ def test_logout_needs_csrf_too(ajwt: ApoJWT) -> None:
 
 def test_csrf_key_differs_per_purpose_and_secret(ajwt: ApoJWT) -> None:
     refresh, csrf = tokens(ajwt)
-    assert csrf_value(ajwt._access_csrf_key(), refresh) != csrf
+    assert csrf_value(ajwt.cookies.access_key, refresh) != csrf
 
 
 @pytest.mark.parametrize(

@@ -140,13 +140,13 @@ def test_same_guard_twice_in_a_request_verifies_once(ajwt: ApoJWT, monkeypatch: 
     app = FastAPI()
     guard = ajwt.permission("p")
     calls: list[str] = []
-    original = ajwt._access_context  # every verification path ends here
+    original = ajwt.verifier.context  # every verification path ends here
 
     def counting(token: str) -> TokenContext:
         calls.append("verify")
         return original(token)
 
-    monkeypatch.setattr(ajwt, "_access_context", counting)
+    monkeypatch.setattr(ajwt.verifier, "context", counting)
 
     async def helper(ctx: Annotated[TokenContext, Depends(guard)]) -> str:
         return ctx.sub

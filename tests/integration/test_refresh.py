@@ -114,14 +114,14 @@ def test_missing_and_wrong_tokens_are_401(ajwt: ApoJWT, client: TestClient) -> N
 
     access, refresh, _ = login(client)
     # an access token in the refresh cookie (CSRF value computed for it, so only the type check can stop it)
-    wrong = do_refresh(client, access, csrf_value(ajwt._refresh_csrf_key, access))
+    wrong = do_refresh(client, access, csrf_value(ajwt.sessions.settings.csrf_key, access))
     assert wrong.status_code == 401
     assert 'error="invalid_token"' in wrong.headers["www-authenticate"]
     # a refresh token as a bearer access token
     client.cookies.clear()
     as_bearer = client.get("/me", headers={"Authorization": f"Bearer {refresh}"})
     assert as_bearer.status_code == 401
-    garbage = do_refresh(client, "not.a.jwt", csrf_value(ajwt._refresh_csrf_key, "not.a.jwt"))
+    garbage = do_refresh(client, "not.a.jwt", csrf_value(ajwt.sessions.settings.csrf_key, "not.a.jwt"))
     assert garbage.status_code == 401
 
 

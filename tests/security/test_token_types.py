@@ -48,7 +48,7 @@ def post_refresh(
     client = target.client
     client.cookies.clear()
     headers: dict[str, str] = {}
-    correct = csrf_value(target.ajwt._refresh_csrf_key, token) if token else None
+    correct = csrf_value(target.ajwt.sessions.settings.csrf_key, token) if token else None
     if token is not None:
         client.cookies.set("refresh_token", token)
     cookie_value = correct if csrf_cookie == "auto" else csrf_cookie
@@ -250,7 +250,7 @@ def test_owasp_csrf_double_submit(target: Target, csrf: str | None, csrf_cookie:
 def test_csrf_value_of_another_refresh_token(target: Target) -> None:
     """A CSRF pair stolen from another session does not fit this refresh token."""
     _, other = target.ajwt.create_token(sub="mallory")
-    stolen = csrf_value(target.ajwt._refresh_csrf_key, other)
+    stolen = csrf_value(target.ajwt.sessions.settings.csrf_key, other)
     assert target.genuine_refresh is not None
     assert_refresh_rejected(target, target.genuine_refresh, status=403, csrf=stolen, csrf_cookie=stolen)
 
