@@ -15,19 +15,23 @@ halves of that shape:
 
 Example:
     ```python
-    from fastapi import FastAPI, Form
     from fastapi_apojwt.oauth2 import OAuth2Error, oauth2_error_handler, token_response
 
     app = FastAPI()
     app.add_exception_handler(OAuth2Error, oauth2_error_handler)
 
     @app.post("/token")
-    async def token(grant_type: str = Form(), username: str = Form(), password: str = Form()):
+    async def token(  # optional fields: a missing one is an OAuth2 error, not FastAPI's 422
+        grant_type: Annotated[str | None, Form()] = None,
+        username: Annotated[str | None, Form()] = None,
+        password: Annotated[str | None, Form()] = None,
+    ) -> JSONResponse:
         if grant_type != "password":
             raise OAuth2Error("unsupported_grant_type", "Only the password grant is supported.")
-        if not check_password(username, password):
+        if username is None or password is None or not check_password(username, password):
             raise OAuth2Error("invalid_grant", "Incorrect username or password.")
-        return token_response(ajwt.create_token(sub=username), expires_in=900)
+        access = ajwt.create_token(sub=username)
+        return token_response(access, expires_in=int(ajwt.exp_period))
     ```
 """
 
