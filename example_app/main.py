@@ -9,11 +9,14 @@ from __future__ import annotations
 import hmac
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, HTTPException, Response, status
-from fastapi.security import OAuth2PasswordRequestForm
+from fastapi import Depends, FastAPI, HTTPException, Request, Response, status
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fastapi_apojwt import ApoJWT, CookieSettings, RefreshContext, TokenContext
+from fastapi_apojwt.oauth2 import OAuth2Error, oauth2_error_handler, token_response
 from fastapi_apojwt.stores import MemoryStore, TokenStore
 
 from . import web
@@ -56,6 +59,8 @@ web.install(app)  # the demo page at /, Swagger UI at /docs and ReDoc at /redoc,
 # Documents 401/403 and the permissions of every protected operation; Swagger UI's
 # "Authorize" dialog can log in with a username and password through /auth/token.
 ajwt.init_app(app, token_url="/auth/token")
+# /auth/token answers errors as RFC 6749 §5.2 says: 400 {"error": "invalid_grant", ...}, no-store.
+app.add_exception_handler(OAuth2Error, oauth2_error_handler)
 if not is_hmac(settings):
     # Other services verify our tokens with these public keys: ApoJWT(jwks_url=".../.well-known/jwks.json").
     app.include_router(ajwt.jwks_router())
@@ -86,37 +91,138 @@ class Order(BaseModel):
 ORDERS: list[dict[str, Any]] = [{"id": 1, "item": "coffee", "quantity": 2, "owner": "alice"}]
 
 
-def authenticate_user(username: str, password: str) -> list[str]:
-    """Check the demo credentials and return the user's permissions, or 401."""
+def authenticate_user(username: str, password: str) -> list[str] | None:
+    """Check the demo credentials: the user's permissions, or ``None`` when they are wrong."""
     user = USERS.get(username)
     expected = user[0] if user else "x" * len(password)
     if not hmac.compare_digest(expected.encode(), password.encode()) or user is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Incorrect username or password.")
+        return None
     return user[1]
 
 
-def issue(username: str, permissions: list[str], response: Response) -> TokenResponse:
-    """Log a user in: a fresh access token in the body, a new refresh family in the cookies."""
+def mint(username: str, permissions: list[str]) -> tuple[str, str]:
+    """A fresh access token and the refresh token of a new session (refresh family)."""
     access, refresh_token = ajwt.create_token(
         sub=username, permissions=permissions, data={"username": username}, refresh_data={"username": username}
     )
-    ajwt.set_refresh_cookies(response, refresh_token)
-    return TokenResponse(access_token=access, expires_in=int(ajwt.exp_period))
+    return access, refresh_token
 
 
-BAD_CREDENTIALS: dict[int | str, dict[str, Any]] = {401: {"description": "Incorrect username or password."}}
+BAD_CREDENTIALS: dict[int | str, dict[str, Any]] = {
+    401: {
+        "description": "Incorrect username or password.",
+        "headers": {"WWW-Authenticate": {"description": "Bearer", "schema": {"type": "string"}}},
+    }
+}
 
 
 @app.post("/auth/login", response_model=TokenResponse, tags=["auth"], responses=BAD_CREDENTIALS)
 async def login(credentials: Credentials, response: Response) -> TokenResponse:
     """Log in with JSON credentials; sets the refresh and CSRF cookies."""
-    return issue(credentials.username, authenticate_user(credentials.username, credentials.password), response)
+    permissions = authenticate_user(credentials.username, credentials.password)
+    if permissions is None:
+        # RFC 9110 §15.5.2: a 401 carries a challenge; access tokens from here are Bearer tokens.
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, "Incorrect username or password.", headers={"WWW-Authenticate": "Bearer"}
+        )
+    access, refresh_token = mint(credentials.username, permissions)
+    ajwt.set_refresh_cookies(response, refresh_token)
+    return TokenResponse(access_token=access, expires_in=int(ajwt.exp_period))
 
 
-@app.post("/auth/token", response_model=TokenResponse, tags=["auth"], responses=BAD_CREDENTIALS)
-async def token(form: Annotated[OAuth2PasswordRequestForm, Depends()], response: Response) -> TokenResponse:
-    """Log in with an OAuth2 password form (used by Swagger UI's Authorize button)."""
-    return issue(form.username, authenticate_user(form.username, form.password), response)
+class OAuth2ErrorBody(BaseModel):
+    """An RFC 6749 §5.2 error response."""
+
+    error: str
+    error_description: str | None = None
+    error_uri: str | None = None
+
+
+class GrantedToken(TokenResponse):
+    """An RFC 6749 §5.1 token response: also the scope granted (the user's permissions)."""
+
+    scope: str | None = None
+
+
+# The form is read by the route itself (below), so that no input can get FastAPI's 422:
+# every refusal is an RFC 6749 error. This documents it for Swagger UI and other clients.
+TOKEN_FORM: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "schema": {
+                    "type": "object",
+                    "title": "PasswordGrant",
+                    "required": ["grant_type", "username", "password"],
+                    "properties": {
+                        "grant_type": {"type": "string", "enum": ["password"]},
+                        "username": {"type": "string"},
+                        "password": {"type": "string", "format": "password"},
+                        "scope": {"type": "string", "description": "Ignored: the token gets the user's permissions."},
+                        "client_id": {"type": "string"},
+                        "client_secret": {"type": "string", "format": "password"},
+                    },
+                }
+            }
+        },
+    }
+}
+OAUTH2_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {
+        "model": OAuth2ErrorBody,
+        "description": "RFC 6749 §5.2: `invalid_request`, `invalid_grant` (bad credentials) or "
+        "`unsupported_grant_type` (anything but `password`).",
+    }
+}
+TOKEN_PARAMETERS = ("grant_type", "username", "password", "scope", "client_id", "client_secret")
+
+
+async def read_token_request(request: Request) -> FormData:
+    """The token request's form, or an ``invalid_request`` error (RFC 6749 §3.2, §4.3.2)."""
+    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media_type != "application/x-www-form-urlencoded":
+        raise OAuth2Error("invalid_request", "Send the parameters as application/x-www-form-urlencoded.")
+    try:
+        form = await request.form(max_files=0, max_fields=20, max_part_size=4096)
+    except StarletteHTTPException:  # Starlette's answer to a form it cannot parse (too many or too large fields)
+        raise OAuth2Error("invalid_request", "The form cannot be parsed.") from None
+    for name in TOKEN_PARAMETERS:
+        if len(form.getlist(name)) > 1:  # RFC 6749 §3.2: parameters MUST NOT be included more than once
+            raise OAuth2Error("invalid_request", f"The {name} parameter is repeated.")
+    return form
+
+
+@app.post(
+    "/auth/token",
+    response_model=GrantedToken,
+    tags=["auth"],
+    responses=OAUTH2_ERRORS,
+    openapi_extra=TOKEN_FORM,
+)
+async def token(request: Request) -> JSONResponse:
+    """Log in with an OAuth2 password grant (RFC 6749 §4.3), as Swagger UI's Authorize button does.
+
+    Errors follow RFC 6749 §5.2: `invalid_grant` for bad credentials,
+    `unsupported_grant_type` for any grant but `password`. The refresh token
+    goes to the same cookies as `/auth/login`'s, not into the body.
+    """
+    form = await read_token_request(request)
+    grant_type = form.get("grant_type")
+    if not grant_type:
+        raise OAuth2Error("invalid_request", "The grant_type parameter is missing.")
+    if grant_type != "password":
+        raise OAuth2Error("unsupported_grant_type", "Only the password grant is supported.")
+    username, password = form.get("username"), form.get("password")
+    if not isinstance(username, str) or not isinstance(password, str):
+        raise OAuth2Error("invalid_request", "The username and password parameters are required.")
+    permissions = authenticate_user(username, password)
+    if permissions is None:
+        raise OAuth2Error("invalid_grant", "Incorrect username or password.")
+    access, refresh_token = mint(username, permissions)
+    response = token_response(access, expires_in=int(ajwt.exp_period), scope=permissions)
+    ajwt.set_refresh_cookies(response, refresh_token)  # the refresh token stays in its HttpOnly cookie
+    return response
 
 
 @app.post("/auth/refresh", response_model=TokenResponse, tags=["auth"])
@@ -129,7 +235,9 @@ async def refresh(response: Response, ctx: Annotated[RefreshContext, Depends(ajw
     user = USERS.get(ctx.sub)
     if user is None:  # the account is gone: end the session
         await ajwt.revoke_family(ctx)
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "Unknown user.")
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, "Unknown user.", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}
+        )
     access, refresh_token = ajwt.rotate(ctx, permissions=user[1], data={"username": ctx.sub})
     ajwt.set_refresh_cookies(response, refresh_token)
     return TokenResponse(access_token=access, expires_in=int(ajwt.exp_period))

@@ -66,12 +66,31 @@ def test_bad_credentials(http: httpx.Client) -> None:
         assert "access_token" not in response.text
 
 
+def test_bad_credentials_401_carries_a_challenge(http: httpx.Client) -> None:
+    response = http.post("/auth/login", json={"username": "alice", "password": "wrong"})
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"  # RFC 9110 §15.5.2
+
+
 def test_oauth2_password_form(http: httpx.Client) -> None:
-    response = http.post("/auth/token", data={"username": "bob", "password": "bob-password"})
+    form = {"grant_type": "password", "username": "bob", "password": "bob-password"}
+    response = http.post("/auth/token", data=form)
     assert response.status_code == 200
+    assert response.headers["cache-control"] == "no-store"
+    assert response.json()["token_type"] == "bearer"
     token = response.json()["access_token"]
     assert http.get("/me", headers=bearer(token)).json()["sub"] == "bob"
-    assert http.post("/auth/token", data={"username": "bob", "password": "nope"}).status_code == 401
+    # RFC 6749 §5.2 errors, no longer FastAPI's 401 {"detail"} and 422.
+    bad = http.post("/auth/token", data={**form, "password": "nope"})
+    assert bad.status_code == 400
+    assert bad.json()["error"] == "invalid_grant"
+    assert bad.headers["cache-control"] == "no-store"
+    other = http.post("/auth/token", data={"grant_type": "client_credentials"})
+    assert other.status_code == 400
+    assert other.json()["error"] == "unsupported_grant_type"
+    missing = http.post("/auth/token", data={"username": "bob", "password": "bob-password"})
+    assert missing.status_code == 400
+    assert missing.json()["error"] == "invalid_request"
 
 
 @pytest.mark.parametrize(
