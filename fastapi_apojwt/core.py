@@ -29,6 +29,7 @@ from .guards import AccessGuard, Failure, Guard, GuardSet, RefreshGuard
 from .issuer import Issuer
 from .jwks import WELL_KNOWN_PATH, JWKSOptions, build_keys
 from .keys import HMAC_ALGORITHMS, KeyMaterial, KeySet
+from .oauth2 import OAuth2Error, oauth2_error_handler
 from .openapi import document_app
 from .permissions import PermissionPolicy
 from .publish import jwks_router
@@ -466,6 +467,8 @@ class ApoJWT:
 
         Each guarded operation gets its 401 (and 403) responses with the challenge, its
         permissions as scopes and ``x-permissions``; ``token_url`` (an OAuth2 password-form
-        login route) adds a password-flow scheme so Swagger UI's "Authorize" can log in.
+        login route) adds a password-flow scheme so Swagger UI's "Authorize" can log in. It also
+        renders ``fastapi_apojwt.oauth2.OAuth2Error`` as RFC 6749 §5.2 token-endpoint errors.
         """
         document_app(self, app, token_url=token_url)
+        app.add_exception_handler(OAuth2Error, oauth2_error_handler)

@@ -273,3 +273,18 @@ def test_example_schema_documents_the_token_endpoint(example: TestClient) -> Non
     form = operation["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]
     assert form["required"] == ["grant_type", "username", "password"]
     assert "security" not in operation
+
+
+def test_init_app_registers_the_oauth2_error_handler() -> None:
+    ajwt = ApoJWT(SECRET, iss=ISSUER, server_audience=[AUDIENCE])
+    app = FastAPI()
+    ajwt.init_app(app)
+
+    @app.post("/token")
+    async def token() -> None:
+        raise OAuth2Error("invalid_grant", "Bad credentials.")
+
+    response = TestClient(app).post("/token")
+    assert response.status_code == 400
+    assert response.json() == {"error": "invalid_grant", "error_description": "Bad credentials."}
+    assert response.headers["cache-control"] == "no-store"
