@@ -20,13 +20,10 @@ from fastapi_apojwt import (
     RefreshContext,
     TokenContext,
 )
+from tests.apps import make_ajwt
 from tests.conftest import AUDIENCE, ISSUER, REFRESH_SECRET, SECRET
 
 INJECTED = {"token_data", "token_subject", "token_permissions", "ctx", "refresh_data"}
-
-
-def make_ajwt(**kwargs: Any) -> ApoJWT:
-    return ApoJWT(SECRET, iss=ISSUER, server_audience=[AUDIENCE], admin_permission="admin", **kwargs)
 
 
 def bearer(ajwt: ApoJWT, sub: str = "alice", permissions: tuple[str, ...] = (), **kwargs: Any) -> dict[str, str]:

@@ -16,12 +16,13 @@ import json
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, FastAPI, Response
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from fastapi_apojwt import ApoJWT, RefreshContext, TokenContext
+from fastapi_apojwt import ApoJWT
+from tests.apps import build_app
 from tests.conftest import AUDIENCE, ISSUER, REFRESH_SECRET, SECRET
 
 __all__ = [
@@ -99,38 +100,6 @@ def forge(
     head = {"alg": "HS256", "typ": "JWT"} if header is None else dict(header)
     body = valid_claims() if payload is None else dict(payload)
     return forge_raw(json.dumps(head), json.dumps(body), key, alg)
-
-
-def build_app(ajwt: ApoJWT) -> FastAPI:
-    """An app with one route per guard kind, dependency and decorator forms alike."""
-    app = FastAPI()
-
-    @app.get("/me")
-    async def me(ctx: Annotated[TokenContext, Depends(ajwt.token_required)]) -> dict[str, Any]:
-        return {"sub": ctx.sub}
-
-    @app.get("/orders")
-    async def orders(ctx: Annotated[TokenContext, Depends(ajwt.permission("orders:read"))]) -> dict[str, Any]:
-        return {"sub": ctx.sub}
-
-    @app.get("/admin")
-    async def admin(ctx: Annotated[TokenContext, Depends(ajwt.permission("admin"))]) -> dict[str, Any]:
-        return {"sub": ctx.sub}
-
-    @app.get("/legacy")
-    @ajwt.permission_required("orders:read")
-    def legacy(token_subject: str) -> dict[str, Any]:
-        return {"sub": token_subject}
-
-    if ajwt.refresh_codec is not None:
-
-        @app.post("/refresh")
-        async def refresh(response: Response, ctx: Annotated[RefreshContext, Depends(ajwt.refresh)]) -> dict[str, Any]:
-            # Rotation as apojwt 1.x code does it: create_token inside the refresh handler joins the family.
-            access, refresh_token = ajwt.create_token(sub=ctx.sub, permissions=["orders:read"])
-            return {"sub": ctx.sub, "access_token": access, "refresh_token": refresh_token}
-
-    return app
 
 
 @dataclass

@@ -4,10 +4,10 @@
 # of handlers defined inside test functions.
 
 import inspect
-from typing import Annotated, Any, NoReturn
+from typing import Any, NoReturn
 
 import pytest
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -25,9 +25,9 @@ from fastapi_apojwt import (
     MissingTokenError,
     ServiceUnavailableError,
     SigningUnavailableError,
-    TokenContext,
 )
 from fastapi_apojwt._http import as_http
+from tests.apps import build_app
 from tests.conftest import AUDIENCE, ISSUER, SECRET
 
 ERRORS = [
@@ -149,17 +149,7 @@ def test_errors_can_be_caught_around_decode() -> None:
 
 
 def _app(ajwt: ApoJWT) -> FastAPI:
-    app = FastAPI()
-
-    @app.get("/me")
-    async def me(ctx: Annotated[TokenContext, Depends(ajwt.token_required)]) -> dict[str, str]:
-        return {"sub": ctx.sub}
-
-    @app.get("/orders")
-    async def orders(ctx: Annotated[TokenContext, Depends(ajwt.permission("orders:read"))]) -> dict[str, str]:
-        return {"sub": ctx.sub}
-
-    return app
+    return build_app(ajwt)
 
 
 def test_users_map_errors_with_their_own_fastapi_handler() -> None:

@@ -6,13 +6,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from flask import Flask
 
-from fastapi_apojwt import ApoJWT
 from fastapi_apojwt.testing import auth_headers, authenticate, create_test_token, create_test_tokens, unauthenticate
-from tests.conftest import AUDIENCE, ISSUER, REFRESH_SECRET, SECRET
-
-
-def make_ajwt() -> ApoJWT:
-    return ApoJWT(SECRET, iss=ISSUER, server_audience=[AUDIENCE])
+from tests.apps import make_ajwt
+from tests.conftest import REFRESH_SECRET
 
 
 def test_create_test_token_carries_what_was_asked() -> None:
