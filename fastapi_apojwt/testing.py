@@ -20,12 +20,21 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from .context import TokenContext
+
 from pydantic import BaseModel
 
 if TYPE_CHECKING:
     from .core import ApoJWT
 
-__all__ = ["auth_headers", "authenticate", "create_test_token", "create_test_tokens", "unauthenticate"]
+__all__ = [
+    "auth_headers",
+    "authenticate",
+    "create_test_context",
+    "create_test_token",
+    "create_test_tokens",
+    "unauthenticate",
+]
 
 
 def create_test_tokens(
@@ -90,22 +99,66 @@ def auth_headers(
     return {"Authorization": "Bearer " + create_test_token(ajwt, sub, permissions, data, fresh=fresh)}
 
 
-def _set_header(client: Any, value: str | None) -> None:
+def create_test_context(
+    ajwt: ApoJWT,
+    sub: str = "test-user",
+    permissions: Iterable[str] = (),
+    data: Mapping[str, Any] | BaseModel | None = None,
+    *,
+    fresh: bool = True,
+) -> TokenContext[Any]:
+    """A real ``TokenContext`` (of a freshly minted, verified token), for ``app.dependency_overrides``.
+
+    Example:
+        ```python
+        ctx = create_test_context(ajwt, sub="alice", permissions=["orders:read"])
+        app.dependency_overrides[ajwt.permission("orders:read")] = lambda: ctx
+        ```
+    """
+    return ajwt.decode(create_test_token(ajwt, sub, permissions, data, fresh=fresh))
+
+
+def _uses_cookies(ajwt: ApoJWT) -> bool:
+    """Whether the instance reads access tokens from cookies only (no bearer header)."""
+    location: Any = ajwt.token_location
+    locations = (location,) if isinstance(location, str) else tuple(location)
+    return "headers" not in locations
+
+
+def _set_header(client: Any, value: str | None, name: str = "Authorization") -> None:
     headers = getattr(client, "headers", None)
     if headers is not None and hasattr(headers, "__setitem__"):
         # Starlette's TestClient, httpx.Client / AsyncClient
         if value is None:
-            headers.pop("Authorization", None)
+            headers.pop(name, None)
         else:
-            headers["Authorization"] = value
+            headers[name] = value
         return
     environ = getattr(client, "environ_base", None)
     if isinstance(environ, dict):
         # Flask's test client
+        key = "HTTP_" + name.upper().replace("-", "_")
         if value is None:
-            environ.pop("HTTP_AUTHORIZATION", None)
+            environ.pop(key, None)
         else:
-            environ["HTTP_AUTHORIZATION"] = value
+            environ[key] = value
+        return
+    raise TypeError(f"authenticate() supports Starlette, httpx and Flask test clients, not {type(client).__name__}.")
+
+
+def _set_cookie(client: Any, name: str, value: str | None) -> None:
+    jar = getattr(client, "cookies", None)
+    if jar is not None and hasattr(jar, "set"):  # Starlette's TestClient, httpx clients
+        if value is None:
+            jar.delete(name)
+        else:
+            jar.set(name, value)
+        return
+    if hasattr(client, "set_cookie"):  # Flask's test client
+        if value is None:
+            client.delete_cookie(name)
+        else:
+            client.set_cookie(name, value)
         return
     raise TypeError(f"authenticate() supports Starlette, httpx and Flask test clients, not {type(client).__name__}.")
 
@@ -122,8 +175,10 @@ def authenticate(
     """Make every later request of ``client`` carry a fresh access token; returns the token.
 
     Works with Starlette's/FastAPI's ``TestClient``, ``httpx.Client``/``AsyncClient``
-    and Flask's test client. Call :func:`unauthenticate` (or ``authenticate`` again
-    as someone else) to change identity.
+    and Flask's test client. With ``ApoJWT(token_location="cookies")`` the token is
+    put in the access cookie, with its CSRF cookie and ``X-CSRF-Token`` header, so
+    unsafe methods pass the double submit too. Call :func:`unauthenticate` (or
+    ``authenticate`` again as someone else) to change identity.
 
     Example:
         ```python
@@ -133,10 +188,23 @@ def authenticate(
         ```
     """
     token = create_test_token(ajwt, sub, permissions, data, fresh=fresh)
+    if _uses_cookies(ajwt):
+        settings = ajwt.cookies.access
+        _set_cookie(client, settings.cookie_name, token)
+        if settings.csrf:
+            csrf = ajwt.csrf_token(token)
+            _set_cookie(client, settings.csrf_cookie_name, csrf)
+            _set_header(client, csrf, settings.csrf_header_name)
+        return token
     _set_header(client, "Bearer " + token)
     return token
 
 
-def unauthenticate(client: Any) -> None:
-    """Remove the ``Authorization`` header :func:`authenticate` set on ``client``."""
+def unauthenticate(client: Any, ajwt: ApoJWT | None = None) -> None:
+    """Remove what :func:`authenticate` set on ``client`` (pass ``ajwt`` for a cookie-based instance)."""
     _set_header(client, None)
+    if ajwt is not None and _uses_cookies(ajwt):
+        settings = ajwt.cookies.access
+        _set_cookie(client, settings.cookie_name, None)
+        _set_cookie(client, settings.csrf_cookie_name, None)
+        _set_header(client, None, settings.csrf_header_name)

@@ -1,6 +1,7 @@
 """The snippets of the decorators, WebSockets, Flask and testing pages, exercised."""
 
 import importlib.util
+import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -141,3 +142,17 @@ def test_testing_page_suite_passes() -> None:
     assert len(tests) == 4
     for test in tests:
         test()
+
+
+def test_testing_page_fixture_recipe_passes_under_pytest() -> None:
+    recipe = Path(__file__).resolve().parents[2] / "docs" / "examples" / "testing"
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_fixtures.py"],
+        cwd=recipe,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "3 passed" in result.stdout

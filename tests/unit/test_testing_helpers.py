@@ -1,12 +1,22 @@
 """fastapi_apojwt.testing: real tokens in one call, clients authenticated without a login."""
 
+from typing import Annotated
+
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
 from flask import Flask
 
-from fastapi_apojwt.testing import auth_headers, authenticate, create_test_token, create_test_tokens, unauthenticate
+from fastapi_apojwt import ApoJWT, TokenContext
+from fastapi_apojwt.testing import (
+    auth_headers,
+    authenticate,
+    create_test_context,
+    create_test_token,
+    create_test_tokens,
+    unauthenticate,
+)
 from tests.apps import make_ajwt
 from tests.conftest import REFRESH_SECRET
 
@@ -57,3 +67,41 @@ def test_authenticate_each_kind_of_client() -> None:
 
     with pytest.raises(TypeError, match="test clients"):
         authenticate(object(), ajwt)
+
+
+def _cookie_app(ajwt: ApoJWT) -> FastAPI:
+    app = FastAPI()
+
+    @app.get("/me")
+    async def me(ctx: Annotated[TokenContext, Depends(ajwt.token_required)]) -> dict[str, str]:
+        return {"sub": ctx.sub}
+
+    @app.post("/orders")
+    async def orders(ctx: Annotated[TokenContext, Depends(ajwt.permission("orders:write"))]) -> dict[str, str]:
+        return {"sub": ctx.sub}
+
+    return app
+
+
+def test_authenticate_a_cookie_based_app_sets_the_cookie_and_the_csrf_pair() -> None:
+    ajwt = make_ajwt(token_location="cookies")
+    client = TestClient(_cookie_app(ajwt))
+    assert client.get("/me").status_code == 401
+    authenticate(client, ajwt, sub="carol", permissions=["orders:write"])
+    assert "authorization" not in client.headers
+    assert client.get("/me").json() == {"sub": "carol"}
+    assert client.post("/orders").json() == {"sub": "carol"}  # unsafe method: the CSRF pair passes
+    unauthenticate(client, ajwt)
+    assert client.get("/me").status_code == 401
+    assert client.post("/orders").status_code == 401
+
+
+def test_create_test_context_is_a_real_verified_context_for_dependency_overrides() -> None:
+    ajwt = make_ajwt()
+    app = _cookie_app(ajwt)
+    ctx = create_test_context(ajwt, sub="dora", permissions=["orders:write"], data={"team": "a"})
+    assert (ctx.sub, ctx.permissions, ctx.data, ctx.fresh) == ("dora", ("orders:write",), {"team": "a"}, True)
+    assert ctx.has_permission("orders:write")
+    app.dependency_overrides[ajwt.permission("orders:write")] = lambda: ctx
+    assert TestClient(app).post("/orders").json() == {"sub": "dora"}
+    assert TestClient(app).get("/me").status_code == 401  # only the overridden guard is bypassed
