@@ -20,9 +20,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .context import TokenContext
-
 from pydantic import BaseModel
+
+from .context import TokenContext
 
 if TYPE_CHECKING:
     from .core import ApoJWT
