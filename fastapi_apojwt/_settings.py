@@ -180,8 +180,15 @@ class RefreshSettings:
         csrf_cookie_name: str,
         csrf_header_name: str,
         secret: bytes,
+        access_exp_period: float,
     ) -> RefreshSettings:
         """Check every argument; ``secret`` is the refresh signing secret CSRF values derive from."""
+        lifetime = positive_seconds("refresh_exp_period", exp_period)
+        if lifetime < access_exp_period:
+            raise ConfigurationError(
+                f"refresh_exp_period ({lifetime:g} s) is shorter than exp_period ({access_exp_period:g} s), so a "
+                "session would end before its first access token: make refresh tokens live longer (e.g. a day)."
+            )
         _callable_or_none("refresh_finder", finder)
         if cookie is not None and not isinstance(cookie, CookieSettings):
             raise ConfigurationError("cookie must be a CookieSettings.")
@@ -191,7 +198,7 @@ class RefreshSettings:
         if csrf_cookie_name == cookie_name:
             raise ConfigurationError("csrf_cookie_name must differ from cookie_name.")
         return cls(
-            exp_period=positive_seconds("refresh_exp_period", exp_period),
+            exp_period=lifetime,
             finder=finder,
             cookie_name=cookie_name,
             cookie=cookie if cookie is not None else CookieSettings(),

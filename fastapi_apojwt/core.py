@@ -286,6 +286,7 @@ class ApoJWT:
             csrf_cookie_name=csrf_cookie_name,
             csrf_header_name=csrf_header_name,
             secret=_raw_secret(keys) or b"",
+            access_exp_period=self.exp_period,
         )
         self.sessions.configure(settings, keys)
         self._use_access_cookies(replace(self.cookies.access, csrf_header_name=csrf_header_name))

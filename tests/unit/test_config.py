@@ -189,3 +189,10 @@ def test_max_token_bytes_must_be_a_positive_integer(size: Any) -> None:
 def test_data_model_must_be_a_pydantic_model(model: Any) -> None:
     with pytest.raises(ConfigurationError, match="data_model must be a pydantic BaseModel subclass"):
         ApoJWT(SECRET, data_model=model)
+
+
+def test_a_refresh_lifetime_shorter_than_the_access_lifetime_is_refused() -> None:
+    ajwt = ApoJWT(SECRET, exp_period=900)
+    with pytest.raises(ConfigurationError, match=r"refresh_exp_period \(60 s\) is shorter than exp_period \(900 s\)"):
+        ajwt.config_refresh(REFRESH_SECRET, refresh_exp_period=60)
+    ajwt.config_refresh(REFRESH_SECRET, refresh_exp_period=900)  # equal is fine
