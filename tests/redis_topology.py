@@ -12,6 +12,7 @@ import contextlib
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -19,7 +20,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.servers import free_port, wait_for_port
+import redis
+from redis.crc import key_slot
+
+from tests.servers import wait_for_port
 
 
 def _binary(name: str) -> str:
@@ -28,6 +32,15 @@ def _binary(name: str) -> str:
     if path is None:
         raise RuntimeError(f"{name} is not installed: apt-get install -y redis-server redis-tools (CI does this)")
     return path
+
+
+def _free_ports(count: int) -> list[int]:
+    """``count`` distinct free ports (held open together while chosen, so none repeats)."""
+    with contextlib.ExitStack() as stack:
+        sockets = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in sockets]
 
 
 def cli(port: int, *args: str, timeout: float = 10.0) -> str:
@@ -111,6 +124,46 @@ class Node:
         os.kill(self.process.pid, signal.SIGCONT)
 
 
+def _own_slots(node: Node) -> list[tuple[int, int]]:
+    """The slot ranges ``node`` serves as a cluster primary (empty outside a cluster)."""
+    if _info(node.port, "cluster").get("cluster_enabled") != "1":
+        return []
+    for line in cli(node.port, "CLUSTER", "NODES").splitlines():
+        parts = line.split()
+        if "myself" in parts[2]:
+            spans = [span.partition("-") for span in parts[8:] if span[0].isdigit()]
+            return [(int(low), int(high or low)) for low, _, high in spans]
+    return []
+
+
+def _owned_key(node: Node) -> str:
+    """A key that ``node`` may write (in a cluster: one of its slots)."""
+    spans = _own_slots(node)
+    for i in range(100_000):
+        key = f"__topology_probe_{i}"
+        if not spans or any(low <= key_slot(key.encode()) <= high for low, high in spans):
+            return key
+    raise LookupError(node.port)
+
+
+def confirms_writes(primary: Node, replicas: int) -> bool:
+    """Whether ``replicas`` replicas confirm a write on ``primary`` right now (``WAIT``, as the store uses it).
+
+    A replica reported online may take a moment more before it acknowledges writes.
+    """
+    client = redis.Redis(host="127.0.0.1", port=primary.port, socket_timeout=5)
+    try:
+        pipe = client.pipeline(transaction=False)
+        pipe.incr(_owned_key(primary))
+        pipe.execute_command("WAIT", replicas, 100)
+        _, acks = pipe.execute()
+        return int(acks) >= replicas
+    except redis.RedisError:
+        return False
+    finally:
+        client.close()
+
+
 @dataclass
 class Replicated:
     """A primary and its replica."""
@@ -121,19 +174,16 @@ class Replicated:
     def wait_in_sync(self, timeout: float = 30.0) -> None:
         """Until the replica is connected, synced and has caught up with the primary."""
 
-        def synced() -> bool:
-            info = _info(self.primary.port, "replication")
-            return info.get("connected_slaves") == "1" and "state=online" in info.get("slave0", "")
-
-        _until(synced, "the replica did not come online", timeout)
+        _until(lambda: confirms_writes(self.primary, 1), "the replica did not come online", timeout)
 
 
 @contextlib.contextmanager
 def primary_with_replica() -> Iterator[Replicated]:
     """A primary and one replica (``--replicaof``), both on loopback, in sync when the block starts."""
     with tempfile.TemporaryDirectory() as primary_dir, tempfile.TemporaryDirectory() as replica_dir:
-        primary = Node(free_port(), primary_dir, ["--repl-diskless-sync-delay", "0"])
-        replica = Node(free_port(), replica_dir, ["--replicaof", "127.0.0.1", str(primary.port)])
+        primary_port, replica_port = _free_ports(2)
+        primary = Node(primary_port, primary_dir, ["--repl-diskless-sync-delay", "0"])
+        replica = Node(replica_port, replica_dir, ["--replicaof", "127.0.0.1", str(primary.port)])
         try:
             primary.start()
             replica.start()
@@ -164,12 +214,10 @@ class Cluster:
         return [node for node in self.nodes if _info(node.port, "replication").get("master_port") == str(primary.port)]
 
     def in_sync(self, replicas: int) -> bool:
-        for primary in self.primaries():
-            info = _info(primary.port, "replication")
-            online = sum("state=online" in value for key, value in info.items() if key.startswith("slave"))
-            if online < replicas:
-                return False
-        return True
+        primaries = self.primaries()
+        return len(primaries) * (1 + replicas) == len(self.nodes) and all(
+            confirms_writes(primary, replicas) for primary in primaries
+        )
 
     def keyslot(self, key: str) -> int:
         return int(cli(self.nodes[0].port, "CLUSTER", "KEYSLOT", key).strip())
@@ -183,15 +231,7 @@ class Cluster:
         raise LookupError(slot)
 
     def _owns(self, node: Node, slot: int) -> bool:
-        for line in cli(node.port, "CLUSTER", "NODES").splitlines():
-            parts = line.split()
-            if "myself" not in parts[2]:
-                continue
-            for span in parts[8:]:
-                low, _, high = span.partition("-")
-                if low.isdigit() and int(low) <= slot <= int(high or low):
-                    return True
-        return False
+        return any(low <= slot <= high for low, high in _own_slots(node))
 
 
 @contextlib.contextmanager
@@ -203,7 +243,9 @@ def redis_cluster(primaries: int = 3, *, replicas: int = 0) -> Iterator[Cluster]
     """
     with contextlib.ExitStack() as stack:
         nodes: list[Node] = []
-        for _ in range(primaries * (1 + replicas)):
+        count = primaries * (1 + replicas)
+        ports = _free_ports(2 * count)
+        for port, bus_port in zip(ports[:count], ports[count:], strict=True):
             workdir = stack.enter_context(tempfile.TemporaryDirectory())
             args = [
                 "--cluster-enabled",
@@ -213,11 +255,11 @@ def redis_cluster(primaries: int = 3, *, replicas: int = 0) -> Iterator[Cluster]
                 "--cluster-node-timeout",
                 "5000",
                 "--cluster-port",  # the bus port: port + 10000 may not exist
-                str(free_port()),
+                str(bus_port),
                 "--repl-diskless-sync-delay",
                 "0",
             ]
-            nodes.append(Node(free_port(), workdir, args))
+            nodes.append(Node(port, workdir, args))
         try:
             for node in nodes:
                 node.start()

@@ -35,6 +35,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+import os
 import secrets
 import time
 from collections.abc import Awaitable, Callable
@@ -151,9 +152,9 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, _ReplicasBehind):
         return f"{name}: fewer replicas than wait_replicas confirmed a write in time"
     cause: BaseException | None = exc
-    while cause is not None:  # the OS's own words, if the failure came from a socket
-        if isinstance(cause, OSError) and cause.strerror:
-            return f"{name}: {cause.strerror}"
+    while cause is not None:  # the OS's own words for the errno, if the failure came from a socket
+        if isinstance(cause, OSError) and isinstance(cause.errno, int) and cause.errno > 0:
+            return f"{name}: {os.strerror(cause.errno)}"
         cause = cause.__cause__ or cause.__context__
     if isinstance(exc, (RedisTimeoutError, asyncio.TimeoutError)):
         return f"{name}: no reply in time"
