@@ -158,6 +158,8 @@ def _describe(exc: BaseException) -> str:
         cause = cause.__cause__ or cause.__context__
     if isinstance(exc, (RedisTimeoutError, asyncio.TimeoutError)):
         return f"{name}: no reply in time"
+    if type(exc).__name__ == "MaxConnectionsError":  # redis-py's pool is full (the class is not in every 5.x)
+        return f"{name}: every connection of the pool is in use"
     if isinstance(exc, RedisConnectionError):
         return f"{name}: cannot connect, or the connection was lost"
     if isinstance(exc, ResponseError):
