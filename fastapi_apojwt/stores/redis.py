@@ -300,6 +300,10 @@ class RedisStore:
             _reraise_without_loop()
             raise
         try:
+            if isinstance(client, RedisCluster):
+                # Learn the slot map before sending anything: concurrent first commands on a new
+                # cluster client break its connections (AttributeError in redis-py 8.1); a no-op after.
+                await client.initialize()
             result = await operation(client)
         except ConfigurationError:
             raise
@@ -366,7 +370,6 @@ class RedisStore:
         command = args if script is None else ("EVAL", script.text, len(keys), *keys, *args)
         wait = ("WAIT", self.wait_replicas, self._wait_ms)
         if isinstance(client, RedisCluster):
-            await client.initialize()  # a no-op once the slot map is known
             pipe: Any = client.pipeline()
             pipe.execute_command(*command)
             pipe.execute_command(*wait, target_nodes=client.get_node_from_key(keys[0]))
