@@ -208,8 +208,9 @@ class RedisStore:
         prefix: str = "apojwt:",
         wait_replicas: int = 0,
         wait_timeout: float = 0.5,
+        connect: Callable[[], Redis | RedisCluster] | None = None,
     ) -> None:
-        """Use ``client``; see :meth:`from_url` for the usual way to build a store."""
+        """Use ``client`` (or ``connect()``: a new client per event loop); :meth:`from_url` is the usual way."""
         if not isinstance(prefix, str):
             raise ConfigurationError("prefix must be a string.")
         if "{" in prefix or "}" in prefix:
@@ -221,7 +222,9 @@ class RedisStore:
             raise ConfigurationError("wait_timeout must be a number of seconds > 0.")
         self._wait_ms = max(1, round(wait_timeout * 1000))
         self.prefix = prefix
-        self._factory: Callable[[], Redis | RedisCluster] | None = None
+        if client is not None and connect is not None:
+            raise ConfigurationError("Pass either client= or connect=, not both.")
+        self._factory = connect
         self._client = client
         self._loop: asyncio.AbstractEventLoop | None = None
         self._down = False  # an outage was logged and has not ended yet
@@ -264,20 +267,18 @@ class RedisStore:
             "health_check_interval": 30,
             **options,
         }
-        store = cls(prefix=prefix, wait_replicas=wait_replicas, wait_timeout=wait_timeout)
+        store_options: dict[str, Any] = {"prefix": prefix, "wait_replicas": wait_replicas, "wait_timeout": wait_timeout}
         scheme, rest = url.split("://", 1)
         plain = _CLUSTER_SCHEMES.get(scheme.lower())
         if plain is None:
-            store._factory = lambda: Redis.from_url(url, **settings)
-            return store
+            return cls(connect=lambda: Redis.from_url(url, **settings), **store_options)
         parts = urlsplit(f"{plain}://{rest}")
         if parts.path.strip("/") not in ("", "0") or "db=" in parts.query:
             raise ConfigurationError("A Redis Cluster has database 0 only: use redis+cluster://host:port or .../0.")
         if not parts.hostname:
             raise ConfigurationError("A Redis Cluster URL needs a node to start from: redis+cluster://host:port.")
         seed = urlunsplit((parts.scheme, parts.netloc, "", parts.query, ""))
-        store._factory = lambda: RedisCluster.from_url(seed, **settings)
-        return store
+        return cls(connect=lambda: RedisCluster.from_url(seed, **settings), **store_options)
 
     def _redis(self) -> Redis | RedisCluster:
         """The client for the running event loop (a new loop gets new connections)."""
