@@ -15,6 +15,7 @@ import pytest
 
 from tests.conftest import REFRESH_SECRET, SECRET
 from tests.integration.refresh_helpers import set_cookies
+from tests.redis_topology import Cluster, redis_cluster
 from tests.servers import RedisServer, UvicornServer, redis_server, uvicorn_server
 
 pytestmark = pytest.mark.e2e
@@ -49,14 +50,19 @@ def env(redis_url: str, **extra: str) -> dict[str, str]:
     }
 
 
-@pytest.fixture(scope="module")
-def shared_redis() -> Iterator[RedisServer]:
-    with redis_server() as server:
-        yield server
+@pytest.fixture(scope="module", params=["single", "cluster"])
+def shared_redis(request: pytest.FixtureRequest) -> Iterator[RedisServer | Cluster]:
+    """One redis-server, then a 3-node Redis Cluster (``redis+cluster://``): every flow runs on both."""
+    if request.param == "single":
+        with redis_server() as server:
+            yield server
+    else:
+        with redis_cluster() as cluster:
+            yield cluster
 
 
 @pytest.fixture(scope="module")
-def fleet(shared_redis: RedisServer) -> Iterator[tuple[UvicornServer, UvicornServer]]:
+def fleet(shared_redis: RedisServer | Cluster) -> Iterator[tuple[UvicornServer, UvicornServer]]:
     with (
         uvicorn_server(**env(shared_redis.url)) as a,
         uvicorn_server(**env(shared_redis.url)) as b,
@@ -152,7 +158,7 @@ def test_burst_of_concurrent_refreshes_exactly_one_wins(fleet: tuple[UvicornServ
     assert statuses.count(401) == 19, statuses
 
 
-def test_csrf_off_and_state_survives_a_restart(shared_redis: RedisServer) -> None:
+def test_csrf_off_and_state_survives_a_restart(shared_redis: RedisServer | Cluster) -> None:
     with uvicorn_server(**env(shared_redis.url, APOJWT_CSRF="0")) as server:
         session = login(server)
         assert session.csrf is None
@@ -182,7 +188,7 @@ def test_redis_outage_is_503_then_recovers() -> None:
         assert rotated(refresh(server, session)).access
 
 
-def test_plain_http_demo_works_with_a_cookie_jar(shared_redis: RedisServer) -> None:
+def test_plain_http_demo_works_with_a_cookie_jar(shared_redis: RedisServer | Cluster) -> None:
     """`make demo` serves plain http: a client's cookie jar carries the refresh flow unaided."""
     demo_env = {"APOJWT_SECRET": SECRET, "APOJWT_REFRESH_SECRET": REFRESH_SECRET, "APOJWT_REDIS_URL": shared_redis.url}
     with uvicorn_server(**demo_env) as server, httpx.Client(base_url=server.url, timeout=10) as client:

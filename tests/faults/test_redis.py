@@ -25,6 +25,7 @@ import pytest
 
 from tests.conftest import REFRESH_SECRET, SECRET
 from tests.faults.flows import Session, login, logout, me, refresh
+from tests.redis_topology import redis_cluster
 from tests.servers import RedisServer, UvicornServer, redis_server, uvicorn_server
 
 pytestmark = pytest.mark.e2e
@@ -155,5 +156,27 @@ def test_redis_frozen_fails_closed_then_recovers() -> None:
             assert refresh(client, live).status_code == 503
         finally:
             os.kill(redis.process.pid, signal.SIGCONT)
+        assert poll(lambda: me(client, live).status_code == 200)
+        assert refresh(client, live).status_code == 200
+
+
+def test_redis_cluster_frozen_fails_closed_then_recovers() -> None:
+    """The same on a 3-node Redis Cluster: every node frozen gives 503s, thawed it recovers without a restart."""
+    with (
+        redis_cluster() as cluster,
+        uvicorn_server(APOJWT_SECRET=SECRET, APOJWT_REFRESH_SECRET=REFRESH_SECRET, APOJWT_REDIS_URL=cluster.url) as app,
+        app.client() as client,
+    ):
+        live = login(client, "bob")
+        assert me(client, live).status_code == 200
+        for node in cluster.nodes:
+            node.pause()
+        try:
+            frozen = me(client, live)
+            assert frozen.status_code == 503, frozen.text
+            assert refresh(client, live).status_code == 503
+        finally:
+            for node in cluster.nodes:
+                node.resume()
         assert poll(lambda: me(client, live).status_code == 200)
         assert refresh(client, live).status_code == 200

@@ -309,9 +309,11 @@ def report(stats: Stats, elapsed: float, *, users: int, instances: int) -> dict[
     }
 
 
-def run(*, duration: float = 20, users: int = 32, instances: int = 2, race: int = 4) -> dict[str, Any]:
-    """Start the servers, drive the load, return the report."""
-    with servers(instances) as (started, _):
+def run(
+    *, duration: float = 20, users: int = 32, instances: int = 2, race: int = 4, redis_url: str | None = None
+) -> dict[str, Any]:
+    """Start the servers (on a private Redis unless ``redis_url``), drive the load, return the report."""
+    with servers(instances, redis_url) as (started, _):
         stats, elapsed = asyncio.run(drive([s.url for s in started], duration=duration, users=users, race=race))
     return report(stats, elapsed, users=users, instances=instances)
 
