@@ -14,17 +14,18 @@ token string and changes nothing about what is accepted:
   (rotation, a JWKS refetch) every older entry misses;
 * revocation is not cached: the guards ask the store on every request.
 
-A hit never hands out an object another request has seen: the context is a
-new ``TokenContext`` whose ``claims`` and ``data`` are fresh copies. Everything
-shared between hits is immutable (strings, numbers, tuples, frozensets, aware
-datetimes); the mutable claim values are copied from a private template (a
-shallow copy per list or flat object, or a JSON round trip for deeper data).
+A context is immutable all the way down: ``claims`` and ``data`` are
+``FrozenDict``s whose arrays are ``FrozenList``s (``context.freeze``), so what
+one request sees no other can change. Everything a hit shares with other hits
+is immutable (strings, numbers, tuples, frozensets, aware datetimes, the frozen
+template's values); each hit still gets its own top-level ``claims`` and
+``data`` mappings (a shallow copy each, ~0.1 us).
 
-A miss costs little more than an uncached verification: the claims go,
-untouched, to the first context, and the entry only notes the time window
-and the key set. On the first hit the entry parses its private template again
+A miss costs little more than an uncached verification: the claims are frozen
+for the first context, and the entry only notes the time window and the key
+set. On the first hit the entry parses and freezes its private template again
 from the token's own (verified) payload segment and precomputes the immutable
-field values; later hits only copy.
+field values; later hits only copy the two top-level mappings.
 """
 
 from __future__ import annotations
@@ -38,13 +39,12 @@ from typing import Any, Final
 
 from pydantic import BaseModel
 
-from .context import TokenContext
+from .context import FrozenDict, TokenContext, freeze
 from .errors import InvalidClaimError
 from .tokens import Claims
 
 __all__ = ["TokenCache", "VerifiedToken", "new_context"]
 
-_SCALARS: Final = frozenset({str, int, float, bool, type(None)})
 # The fields the fast constructor fills; any other TokenContext shape takes model_construct.
 _FIELDS: Final = (
     "sub",
@@ -62,8 +62,10 @@ _FIELDS: Final = (
     "admin",
 )
 _FIELDS_SET: Final = set(_FIELDS)
+_NO_DATA: Final = FrozenDict()
 _fast_classes: dict[type, bool] = {}
 _new = object.__new__
+_setitem = dict.__setitem__  # fills a FrozenDict being built
 _set = object.__setattr__
 
 
@@ -83,27 +85,8 @@ def utc(timestamp: float) -> datetime:
     return moment
 
 
-def _copy_plan(claims: Claims) -> tuple[str, ...] | None:
-    """The claims whose values need a shallow copy per hit; ``None`` if any value is nested deeper."""
-    mutable: list[str] = []
-    for name, value in claims.items():
-        kind = type(value)
-        if kind in _SCALARS:
-            continue
-        if kind is list:
-            items = value
-        elif kind is dict:
-            items = value.values()
-        else:
-            return None
-        if not _SCALARS.issuperset(map(type, items)):
-            return None
-        mutable.append(name)
-    return tuple(mutable)
-
-
 def _values(claims: Claims, token: str, policy: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The field values and private attributes of the context of verified ``claims`` (which it uses as they are)."""
+    """The field values and private attributes of the context of verified, frozen ``claims``."""
     perms: list[str] = claims["perms"]
     held = frozenset(perms)
     aud = claims.get("aud")
@@ -113,7 +96,7 @@ def _values(claims: Claims, token: str, policy: Any) -> tuple[dict[str, Any], di
     values = {
         "sub": claims["sub"],
         "permissions": tuple(perms),
-        "data": claims.get("data") or {},
+        "data": claims.get("data") or _NO_DATA,
         "iss": claims.get("iss", ""),
         "aud": (aud,) if isinstance(aud, str) else tuple(aud or ()),
         "iat": issued,
@@ -136,7 +119,7 @@ def new_context(
     Raises:
         InvalidClaimError: ``data`` does not fit ``data_model``.
     """
-    values, private = _values(claims, token, policy)
+    values, private = _values(freeze(claims), token, policy)
     if data_model is not None:
         values["data"] = _validate(data_model, values["data"])
     return _construct(cls, values, private)
@@ -176,14 +159,15 @@ def _construct(cls: type[TokenContext[Any]], values: dict[str, Any], private: di
 class _Settled:
     """What a first hit precomputes: the private template and the immutable field values."""
 
-    __slots__ = ("deep", "fields", "plan", "private", "template")
+    __slots__ = ("data", "fields", "private", "template")
 
     def __init__(self, token: str, cls: type[TokenContext[Any]], policy: Any) -> None:
         payload = token.split(".")[1]
         text = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)).decode("utf-8")
-        self.template: Claims = json.loads(text)  # verified before: no duplicate names, no NaN
-        self.plan = _copy_plan(self.template)
-        self.deep = text if self.plan is None else ""
+        # Verified before: no duplicate names, no NaN. Frozen, so every hit may share its values.
+        self.template: FrozenDict = freeze(json.loads(text))
+        data = self.template.get("data")
+        self.data: FrozenDict | None = data if type(data) is FrozenDict else None
         fields, self.private = _values(self.template, "", policy)
         fields["claims"] = fields["data"] = None
         self.fields = fields
@@ -220,16 +204,15 @@ class VerifiedToken:
             InvalidClaimError: ``data`` does not fit the configured ``data_model``.
         """
         settled = self._settled or self._settle(token)
-        plan = settled.plan
-        if plan is None:
-            claims: Claims = json.loads(settled.deep)
+        # Own top-level mappings per hit (a shallow copy each); everything under them is frozen and shared.
+        claims = FrozenDict(settled.template)
+        data: Any = settled.data
+        if data:
+            data = FrozenDict(data)
+            _setitem(claims, "data", data)
         else:
-            template = settled.template
-            claims = template.copy()
-            for name in plan:
-                claims[name] = template[name].copy()
+            data = claims.get("data") or _NO_DATA
         cls, _, data_model = self.config
-        data: Any = claims.get("data") or {}
         if data_model is not None:
             data = _validate(data_model, data)
         values = settled.fields.copy()

@@ -35,14 +35,14 @@ from weakref import WeakKeyDictionary
 import anyio.from_thread
 from fastapi import Depends, params
 from fastapi.security.base import SecurityBase
-from pydantic import TypeAdapter
+from pydantic import BaseModel, TypeAdapter
 from starlette.requests import HTTPConnection
 
 from ._http import as_http
-from .context import RefreshContext, TokenContext, retyped
+from .context import RefreshContext, TokenContext, retyped, thaw
 from .errors import ConfigurationError, InvalidClaimError
 from .finders import handler_call
-from .guards import Guard, RefreshGuard
+from .guards import CurrentUserGuard, Guard, RefreshGuard
 from .sessions import rotating
 
 __all__ = [
@@ -53,6 +53,7 @@ __all__ = [
     "check_order",
     "decorate",
     "injections_for",
+    "plan_for",
     "run_sync",
 ]
 
@@ -74,9 +75,17 @@ _NoEventLoopError: type[BaseException] = getattr(anyio, "NoEventLoopError", Runt
 
 
 def _token_data(ctx: Any) -> Any:
-    # Every request's TokenContext owns its claims (the token cache copies them per hit),
-    # so the handler may mutate this dict without any other request seeing it.
-    return ctx.claims.get("data") or {}
+    # With data_model= the context's data is that model, validated for this request alone.
+    # Otherwise a plain, mutable deep copy of the frozen claim: apojwt 1.x handlers may change it.
+    data = ctx.data
+    if isinstance(data, BaseModel):
+        return data
+    return thaw(ctx.claims.get("data") or {})
+
+
+def _token_data_dict(ctx: Any) -> Any:
+    # ``token_data: dict`` asked for explicitly: the plain dict, even with data_model=.
+    return thaw(ctx.claims.get("data") or {})
 
 
 def _token_subject(ctx: Any) -> Any:
@@ -102,6 +111,13 @@ _ACCESS_NAMES: Mapping[str, Injector] = {
     "token_permissions": _token_permissions,
 }
 _REFRESH_NAMES: Mapping[str, Injector] = {"refresh_data": _refresh_data}
+_USER_NAMES: Mapping[str, Injector] = {"current_user": _identity}
+
+
+def _is_mapping_annotation(annotation: Any) -> bool:
+    """Whether ``annotation`` asks for a plain mapping (``dict``, ``dict[str, Any]``, ``Mapping``...)."""
+    origin = get_origin(annotation) or annotation
+    return isinstance(origin, type) and issubclass(origin, (dict, Mapping))
 
 
 def _context_types(annotation: Any, context_type: type) -> list[type]:
@@ -157,15 +173,23 @@ def _signature(function: Callable[..., Any]) -> inspect.Signature:
     return signature.replace(parameters=parameters)
 
 
-def injections_for(function: Callable[..., Any], *, refresh: bool) -> dict[str, Injector]:
+def plan_for(guard: Guard, function: Callable[..., Any]) -> dict[str, Injector]:
+    """What ``guard``'s classic decorator injects into ``function``."""
+    return injections_for(function, refresh=isinstance(guard, RefreshGuard), user=isinstance(guard, CurrentUserGuard))
+
+
+def injections_for(function: Callable[..., Any], *, refresh: bool, user: bool = False) -> dict[str, Injector]:
     """Map each parameter the handler wants injected to the function producing its value.
 
     By name: ``token_data``, ``token_subject``, ``token_permissions`` (access
     guards) or ``refresh_data`` (the refresh guard). By annotation: a parameter
     annotated ``TokenContext`` (``TokenContext[Model]``, ``TokenContext | None``)
     or ``RefreshContext`` receives the context itself, unless its default is a
-    FastAPI ``Depends``/``Security`` the user wired.
+    FastAPI ``Depends``/``Security`` the user wired. ``user`` (``ajwt.current_user``):
+    only ``current_user``, the loaded user.
     """
+    if user:
+        return {name: _identity for name in _signature(function).parameters if name in _USER_NAMES}
     names = _REFRESH_NAMES if refresh else _ACCESS_NAMES
     context_type: type = RefreshContext if refresh else TokenContext
     plan: dict[str, Injector] = {}
@@ -173,7 +197,8 @@ def injections_for(function: Callable[..., Any], *, refresh: bool) -> dict[str, 
         if parameter.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
             continue
         if name in names:
-            plan[name] = names[name]
+            dict_wanted = name == "token_data" and _is_mapping_annotation(parameter.annotation)
+            plan[name] = _token_data_dict if dict_wanted else names[name]
             continue
         if isinstance(parameter.default, params.Depends):
             continue
@@ -416,7 +441,10 @@ def _no_ambient() -> Ambient | None:
 
 
 def inject(items: Items, context: Any, kwargs: dict[str, Any]) -> None:
-    """Put the injected values for ``context`` into ``kwargs``."""
+    """Put the injected values for ``context`` into ``kwargs`` (all ``None`` without a context: ``token_optional``)."""
+    if context is None:
+        kwargs.update(dict.fromkeys(name for name, _ in items))
+        return
     for name, inject in items:
         kwargs[name] = inject(context)
 
@@ -466,7 +494,7 @@ def decorate(guard: Guard, function: Callable[..., Any], *, ambient: AmbientFind
         raise TypeError(f"{guard!r} decorates a function, got {type(function).__name__}.")
     guard.check_decoratable()
     check_order(guard, function)
-    plan = injections_for(function, refresh=isinstance(guard, RefreshGuard))
+    plan = plan_for(guard, function)
     items = tuple(plan.items())
     is_async = inspect.iscoroutinefunction(function)
     hidden_name = f"{_HIDDEN_PREFIX}_{next(_counter)}"

@@ -74,7 +74,8 @@ class AccessSettings:
     exception_handler: Callable[..., NoReturn] | None
     data_model: type[BaseModel] | None
     strict: bool
-    token_location: TokenLocation
+    token_location: TokenLocation | tuple[TokenLocation, ...]
+    """As given: one place, or several in the order they are tried."""
     access_cookie_name: str
     scheme_name: str
     clock: Callable[[], float]
@@ -83,6 +84,8 @@ class AccessSettings:
     cache_size: int
     websocket_query_param: str | None
     websocket_subprotocol: str | None
+    token_locations: tuple[TokenLocation, ...] = ("headers",)
+    """Where access tokens are looked for, in order: the first place holding one decides."""
 
     @classmethod
     def build(
@@ -120,8 +123,7 @@ class AccessSettings:
             raise ConfigurationError(f"leeway must be >= 0 seconds, got {leeway!r}.")
         if isinstance(max_token_bytes, bool) or not isinstance(max_token_bytes, int) or max_token_bytes < 1:
             raise ConfigurationError(f"max_token_bytes must be a positive integer, got {max_token_bytes!r}.")
-        if token_location not in _LOCATIONS:
-            raise ConfigurationError("token_location must be 'headers' or 'cookies'.")
+        locations = _token_locations(token_location)
         _callable_or_none("token_finder", token_finder)
         _callable_or_none("exception_handler", exception_handler)
         if data_model is not None and not (isinstance(data_model, type) and issubclass(data_model, BaseModel)):
@@ -142,7 +144,7 @@ class AccessSettings:
             exception_handler=exception_handler,
             data_model=data_model,
             strict=strict,
-            token_location=token_location,  # type: ignore[arg-type]  # checked above
+            token_location=locations[0] if len(locations) == 1 else locations,
             access_cookie_name=check_cookie_name("access_cookie_name", access_cookie_name),
             scheme_name=scheme_name,
             clock=clock,
@@ -151,7 +153,19 @@ class AccessSettings:
             cache_size=cache_size,
             websocket_query_param=websocket_query_param,
             websocket_subprotocol=websocket_subprotocol,
+            token_locations=locations,
         )
+
+
+def _token_locations(value: object) -> tuple[TokenLocation, ...]:
+    """``token_location`` as a tuple of places: ``"headers"``, ``"cookies"`` or a sequence of them."""
+    places = [value] if isinstance(value, str) else list(value) if isinstance(value, (list, tuple)) else [None]
+    if not places or any(place not in _LOCATIONS for place in places) or len(set(places)) != len(places):
+        raise ConfigurationError(
+            f"token_location must be 'headers', 'cookies', or both in the order to try them "
+            f"(e.g. ('headers', 'cookies')), each once; got {value!r}."
+        )
+    return tuple(places)  # checked above
 
 
 @dataclass(frozen=True)

@@ -4,16 +4,88 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Generic
+from typing import Any, Generic, NoReturn
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 from typing_extensions import TypeVar
 
 from .permissions import PermissionPolicy, Requirement
 
-__all__ = ["DataT", "RefreshContext", "TokenContext", "retyped"]
+__all__ = ["DataT", "FrozenDict", "FrozenList", "RefreshContext", "TokenContext", "freeze", "retyped", "thaw"]
 
 DataT = TypeVar("DataT", default=dict[str, Any])
+
+
+def _refuse(self: object, *args: object, **kwargs: object) -> NoReturn:
+    raise TypeError(f"{type(self).__name__} is immutable: a verified token cannot be changed (copy it with thaw()).")
+
+
+class FrozenDict(dict[str, Any]):
+    """A ``dict`` that refuses every change: the claims and data of a verified token.
+
+    A ``dict`` subclass, so ``json.dumps``, FastAPI's encoder and pydantic serialise it
+    as the plain object it is; ``copy()`` and ``thaw()`` give mutable copies.
+    """
+
+    __slots__ = ()
+    __setitem__ = __delitem__ = __ior__ = _refuse
+    clear = pop = popitem = setdefault = update = _refuse
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (FrozenDict, (dict(self),))
+
+
+class FrozenList(list[Any]):
+    """A ``list`` that refuses every change: the arrays inside a verified token (equal to plain lists)."""
+
+    __slots__ = ()
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _refuse
+    append = extend = insert = remove = pop = clear = sort = reverse = _refuse
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (FrozenList, (list(self),))
+
+
+_CONTAINERS = (dict, list)  # FrozenDict and FrozenList are subclasses: isinstance covers them
+_dict_setitem = dict.__setitem__
+_list_setitem = list.__setitem__
+
+
+def _copy_tree(value: Any, dict_type: type[dict[str, Any]], list_type: type[list[Any]]) -> Any:
+    """A copy of JSON ``value`` built of ``dict_type``/``list_type``, at any depth, without recursion.
+
+    Iterative, so a deeply nested (yet parseable) claim never exhausts the stack: each
+    container is copied in one C-level call, then its container children are replaced.
+    """
+    if not isinstance(value, _CONTAINERS):
+        return value
+    root = dict_type(value) if isinstance(value, dict) else list_type(value)
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            for name, item in node.items():
+                if isinstance(item, _CONTAINERS):
+                    child = dict_type(item) if isinstance(item, dict) else list_type(item)
+                    _dict_setitem(node, name, child)  # replacing a value keeps the iteration valid
+                    stack.append(child)
+        else:
+            for index, item in enumerate(node):
+                if isinstance(item, _CONTAINERS):
+                    child = dict_type(item) if isinstance(item, dict) else list_type(item)
+                    _list_setitem(node, index, child)
+                    stack.append(child)
+    return root
+
+
+def freeze(value: Any) -> Any:
+    """``value`` (decoded JSON) with every ``dict`` and ``list`` in it made immutable, at any depth (a copy)."""
+    return _copy_tree(value, FrozenDict, FrozenList)
+
+
+def thaw(value: Any) -> Any:
+    """A plain, mutable deep copy of frozen ``value`` (e.g. for an apojwt 1.x handler's ``token_data``)."""
+    return _copy_tree(value, dict, list)
 
 
 class TokenContext(BaseModel, Generic[DataT]):

@@ -13,14 +13,14 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 from pydantic import BaseModel
 from starlette.responses import Response
 
 from ._decorate import Ambient, decorate
 from ._http import http_errors
-from ._settings import AccessCookieSettings, AccessSettings, RefreshSettings, Template, setting
+from ._settings import AccessCookieSettings, AccessSettings, RefreshSettings, Template, TokenLocation, setting
 from .context import RefreshContext, TokenContext
 from .cookies import CookieSettings
 from .errors import ConfigurationError
@@ -43,6 +43,8 @@ if TYPE_CHECKING:
     from fastapi import APIRouter, FastAPI
 
 __all__ = ["ApoJWT", "KeySource"]
+
+LoaderT = TypeVar("LoaderT", bound=Callable[..., Any])
 
 
 _ACCESS_ARGUMENTS = tuple(inspect.signature(AccessSettings.build).parameters)
@@ -119,7 +121,8 @@ class ApoJWT:
         wildcards: Let a granted ``prefix:*`` cover every permission under ``prefix:``.
         strict: Refuse weak HMAC secrets instead of warning (``WeakSecretWarning``).
         store: Where revocations and used refresh tokens live (default: this process's memory).
-        token_location: ``"headers"`` (bearer) or ``"cookies"`` (see :meth:`config_access_cookies`).
+        token_location: ``"headers"`` (bearer), ``"cookies"`` (see :meth:`config_access_cookies`), or both in
+            the order to try them (``("headers", "cookies")``: the first place holding a token decides).
         access_cookie_name: The access cookie's name (``token_location="cookies"``).
         scheme_name: The OpenAPI name of the access-token security scheme.
         clock: The time source (for tests).
@@ -139,7 +142,7 @@ class ApoJWT:
         jwks: Mapping[str, Any] | str | None = None, jwks_url: str | None = None,
         jwks_options: JWKSOptions | None = None, leeway: float = 0, max_token_bytes: int = 8192,
         data_model: type[BaseModel] | None = None, wildcards: bool = False, strict: bool = False,
-        store: TokenStore | None = None, token_location: Literal["headers", "cookies"] = "headers",
+        store: TokenStore | None = None, token_location: TokenLocation | Sequence[TokenLocation] = "headers",
         access_cookie_name: str = "access_token", scheme_name: str = "BearerAuth",
         clock: Callable[[], float] = time.time, websocket_query_param: str | None = None,
         websocket_subprotocol: str | None = None, cache_size: int = 4096,
@@ -180,13 +183,17 @@ class ApoJWT:
         """This instance's guards (``guards.permission(...)`` memoised)."""
         self.token_required = self.guards.token_required
         """Guard: any valid access token. A dependency and a decorator."""
+        self.token_optional = self.guards.token_optional
+        """Guard: like ``token_required``, but ``None`` when no token is sent (a bad one is still a 401)."""
+        self.current_user = self.guards.current_user
+        """Guard: the user the ``@ajwt.user_loader`` function returns for the access token (``None``: 401)."""
 
     exp_period = setting[float]("settings", "exp_period", "Access token lifetime in seconds.")
     iss = setting[str]("settings", "iss", "The issuer of every token.")
     server_audience = setting[tuple[str, ...]]("settings", "server_audience", "The audiences this service answers to.")
     algorithm = setting[str]("settings", "algorithm", "The algorithm tokens are signed with.")
     template = setting[Template | None]("settings", "template", "What the classic decorators target.")
-    token_location = setting[str]("settings", "token_location", "Where access tokens travel.")
+    token_location = setting[str | tuple[str, ...]]("settings", "token_location", "Where access tokens travel.")
     scheme_name = setting[str]("settings", "scheme_name", "The OpenAPI name of the access scheme.")
     refresh_codec = setting[TokenCodec | None]("sessions", "codec", "The refresh-token codec, once configured.")
     store = setting[TokenStore]("sessions", "store", "Where token state lives.")
@@ -224,6 +231,10 @@ class ApoJWT:
     def permission_required(self, *permissions: str, any_of: bool = False, fresh: bool = False) -> AccessGuard:
         """Alias of :meth:`permission`, the name apojwt 1.x used for the decorator."""
         return self.guards.permission(permissions, any_of=any_of, fresh=fresh)
+
+    def user_loader(self, loader: LoaderT) -> LoaderT:
+        """Register ``(ctx: TokenContext) -> User | None`` (sync: in the thread pool; or async) for ``current_user``."""
+        return self.guards.user_loader(loader)
 
     @property
     def fresh_token_required(self) -> AccessGuard:
@@ -344,6 +355,7 @@ class ApoJWT:
         *,
         fresh: bool | None = None,
         family: str | None = None,
+        claims: Mapping[str, Any] | None = None,
     ) -> Any:
         """Mint an access token, or ``(access, refresh)`` once refresh is configured.
 
@@ -352,10 +364,10 @@ class ApoJWT:
 
         Example:
             ```python
-            token = ajwt.create_token(sub="alice", permissions=["orders:read"], data={"team": "a"})
+            token = ajwt.create_token(sub="alice", permissions=["orders:read"], claims={"tenant": "acme"})
             ```
         """
-        return self.issuer.create_token(sub, permissions, data, refresh_data, fresh=fresh, family=family)
+        return self.issuer.create_token(sub, permissions, data, refresh_data, fresh=fresh, family=family, claims=claims)
 
     def rotate(
         self,
@@ -363,10 +375,12 @@ class ApoJWT:
         permissions: Iterable[str] = (),
         data: Mapping[str, Any] | BaseModel | None = None,
         refresh_data: Mapping[str, Any] | None = None,
+        *,
+        claims: Mapping[str, Any] | None = None,
     ) -> tuple[str, str]:
         """The next ``(access, refresh)`` pair of ``context``'s family (not fresh; its ``refresh_data`` kept)."""
         self._needs_refresh("rotate")
-        return self.issuer.rotate(context, permissions, data, refresh_data)
+        return self.issuer.rotate(context, permissions, data, refresh_data, claims=claims)
 
     @http_errors
     def decode(self, token: str) -> TokenContext[Any]:

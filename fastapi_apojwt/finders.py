@@ -359,9 +359,10 @@ def _as_bytes(value: str) -> bytes:
 class AccessTokenFinder:
     """Finds the access token of a connection; a token from the access cookie is CSRF-checked.
 
-    Decided once from the settings: the bearer header or the access cookie, a
-    user ``token_finder`` instead, and the opt-in WebSocket query parameter or
-    subprotocol.
+    Decided once from the settings: the places to look in, in order (the bearer
+    header, the access cookie: the first that holds a token decides, a bad token
+    there is never passed over for the next place), a user ``token_finder``
+    instead, and the opt-in WebSocket query parameter or subprotocol.
     """
 
     def __init__(self, settings: AccessSettings, cookies: AccessCookieSettings, csrf_key: bytes) -> None:
@@ -369,15 +370,25 @@ class AccessTokenFinder:
         self.settings = settings
         self.cookies = cookies
         self.csrf_key = csrf_key
-        primary: Finder = bearer_token if settings.token_location == "headers" else cookie_token(cookies.cookie_name)
-        if settings.token_finder is not None:
-            primary = user_finder(settings.token_finder)
-        self._find = websocket_token(
-            primary, query_param=settings.websocket_query_param, subprotocol=settings.websocket_subprotocol
+        locations = settings.token_locations
+        # (finder, from the cookie?): True, False, or None to compare with the access cookie (a user finder).
+        self._places: tuple[tuple[Finder, bool | None], ...] = tuple(
+            (bearer_token, False) if location == "headers" else (cookie_token(cookies.cookie_name), True)
+            for location in locations
         )
-        if settings.token_location == "cookies":
+        if settings.token_finder is not None:
+            self._places = ((user_finder(settings.token_finder), None if "cookies" in locations else False),)
+        self._extra = websocket_token(
+            _nowhere, query_param=settings.websocket_query_param, subprotocol=settings.websocket_subprotocol
+        )
+        if locations == ("cookies",):
             self._missing = (
                 f"Not authenticated: log in first; the access token travels in the {cookies.cookie_name} cookie."
+            )
+        elif "cookies" in locations:
+            self._missing = (
+                "Not authenticated: send an access token as 'Authorization: Bearer <token>' "
+                f"or in the {cookies.cookie_name} cookie."
             )
         else:
             self._missing = MissingTokenError.message
@@ -389,12 +400,20 @@ class AccessTokenFinder:
 
     def __call__(self, connection: HTTPConnection) -> str:
         """The access token of ``connection``; ``MissingTokenError`` when there is none."""
-        token = self._find(connection)
+        for find, from_cookie in self._places:
+            token = find(connection)
+            if token is not None:
+                if from_cookie or (from_cookie is None and connection.cookies.get(self.cookies.cookie_name) == token):
+                    check_access_csrf(self.cookies, self.csrf_key, connection, token)
+                return token
+        token = self._extra(connection)
         if token is None:
             raise MissingTokenError(self._missing)
-        if self.settings.token_location == "cookies" and connection.cookies.get(self.cookies.cookie_name) == token:
-            check_access_csrf(self.cookies, self.csrf_key, connection, token)
         return token
+
+
+def _nowhere(connection: HTTPConnection) -> str | None:
+    return None
 
 
 class RefreshTokenFinder:

@@ -40,9 +40,9 @@ except ImportError as missing:  # pragma: no cover - depends on the environment
 
 from starlette.requests import HTTPConnection
 
-from ._decorate import Items, authenticate_call, authenticate_sync, call_handler, check_order, inject, injections_for
+from ._decorate import Items, authenticate_call, authenticate_sync, call_handler, check_order, inject, plan_for
 from .errors import ApoJWTError
-from .guards import Guard, RefreshGuard
+from .guards import Guard
 
 __all__ = ["call_view", "call_view_async", "decorate_view", "error_response", "request_connection"]
 
@@ -117,7 +117,7 @@ def decorate_view(guard: Guard, view: Callable[..., Any]) -> Callable[..., Any]:
         raise TypeError(f"{guard!r} decorates a function, got {type(view).__name__}.")
     guard.check_decoratable()
     check_order(guard, view)
-    items: Items = tuple(injections_for(view, refresh=isinstance(guard, RefreshGuard)).items())
+    items: Items = tuple(plan_for(guard, view).items())
     if inspect.iscoroutinefunction(view):
 
         @functools.wraps(view)

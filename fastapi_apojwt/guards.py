@@ -17,11 +17,13 @@ reads the annotation of ``__call__`` to inject the connection.
 
 import inspect
 import sys
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, NoReturn, TypeVar, overload
 
 from fastapi.openapi.models import APIKey, APIKeyIn, HTTPBearer
+from fastapi.security import SecurityScopes
 from fastapi.security.base import SecurityBase
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import WebSocketException
 from starlette.requests import HTTPConnection
 from starlette.status import WS_1008_POLICY_VIOLATION
@@ -29,7 +31,14 @@ from starlette.status import WS_1008_POLICY_VIOLATION
 from ._http import as_http
 from ._settings import AccessSettings
 from .context import RefreshContext, TokenContext
-from .errors import ApoJWTError, ConfigurationError, FreshTokenRequiredError, InsufficientPermissionError
+from .errors import (
+    ApoJWTError,
+    ConfigurationError,
+    FreshTokenRequiredError,
+    InsufficientPermissionError,
+    InvalidTokenError,
+    MissingTokenError,
+)
 from .finders import AccessTokenFinder, UserFunction, handler_call
 from .permissions import PermissionPolicy, Requirement, check_permission_name
 from .sessions import Sessions
@@ -38,6 +47,7 @@ from .verifier import Verifier
 
 __all__ = [
     "AccessGuard",
+    "CurrentUserGuard",
     "Decorator",
     "Failure",
     "Guard",
@@ -61,6 +71,14 @@ def bearer_scheme_model(description: str | None = None) -> HTTPBearer:
 def cookie_scheme_model(cookie_name: str, description: str | None = None) -> APIKey:
     """An ``apiKey``-in-cookie scheme for tokens read from a cookie."""
     return APIKey(**{"in": APIKeyIn.cookie}, name=cookie_name, description=description)
+
+
+_NO_SCOPES = SecurityScopes()
+
+
+def location_scheme_name(scheme_name: str, location: str, first: bool) -> str:
+    """The OpenAPI scheme name of one token location: ``scheme_name`` for the first, suffixed for the others."""
+    return scheme_name if first else f"{scheme_name}{'Cookie' if location == 'cookies' else 'Header'}"
 
 
 def _mark_coroutine_function(function: Callable[..., Any]) -> None:
@@ -127,12 +145,19 @@ class Guard(SecurityBase):
     def __call__(self, connection: F) -> F: ...
 
     @overload
-    def __call__(self, connection: HTTPConnection) -> Coroutine[Any, Any, Any]: ...
+    def __call__(
+        self, connection: HTTPConnection, security_scopes: SecurityScopes = _NO_SCOPES
+    ) -> Coroutine[Any, Any, Any]: ...
 
-    def __call__(self, connection: HTTPConnection) -> Any:  # type: ignore[misc]
-        """As a dependency, authenticate ``connection``; as a decorator, wrap a handler."""
+    def __call__(self, connection: HTTPConnection, security_scopes: SecurityScopes = _NO_SCOPES) -> Any:  # type: ignore[misc]
+        """As a dependency, authenticate ``connection``; as a decorator, wrap a handler.
+
+        ``security_scopes`` are the scopes FastAPI accumulated down the dependency tree
+        (``Security(guard, scopes=[...])``, also on a dependency above): required permissions.
+        """
         if isinstance(connection, HTTPConnection):
-            return self.authenticate(connection)
+            scopes = security_scopes.scopes
+            return self.authenticate_scoped(connection, scopes) if scopes else self.authenticate(connection)
         if callable(connection):
             return self._decorator(self, connection)
         raise TypeError(f"{self!r} decorates a handler or receives a connection from FastAPI")
@@ -140,6 +165,11 @@ class Guard(SecurityBase):
     async def authenticate(self, connection: HTTPConnection) -> Any:
         """Authenticate a connection; subclasses implement it."""
         raise TypeError(f"{type(self).__name__} must implement authenticate()")  # pragma: no cover
+
+    async def authenticate_scoped(self, connection: HTTPConnection, scopes: Sequence[str]) -> Any:
+        """Authenticate, also requiring the permissions ``scopes``: a guard without permissions refuses them."""
+        await self.authenticate(connection)
+        raise self.failure(connection, InsufficientPermissionError(scope=tuple(scopes)))
 
     @property
     def deferred(self) -> bool:
@@ -182,7 +212,9 @@ class AccessGuard(Guard):
         finder: AccessTokenFinder,
         settings: AccessSettings,
         requirement: Requirement,
+        policy: PermissionPolicy,
         fresh: bool = False,
+        optional: bool = False,
         name: str,
         instance: object,
         failure: Failure,
@@ -195,13 +227,18 @@ class AccessGuard(Guard):
         self.finder = finder
         self.settings = settings
         self.requirement = requirement
+        self.policy = policy
         self.fresh = fresh
+        self.optional = optional
+        self._scoped: dict[tuple[str, ...], tuple[Requirement, tuple[str, ...]]] = {}
         self.scheme_name = settings.scheme_name
-        self.model = (
-            bearer_scheme_model("An access token from the login endpoint.")
-            if settings.token_location == "headers"
-            else cookie_scheme_model(finder.cookies.cookie_name)
-        )
+        self.model = self.location_model(settings.token_locations[0])
+
+    def location_model(self, location: str) -> Any:
+        """The OpenAPI security scheme of access tokens sent in ``location`` (``"headers"``/``"cookies"``)."""
+        if location == "headers":
+            return bearer_scheme_model("An access token from the login endpoint.")
+        return cookie_scheme_model(self.finder.cookies.cookie_name)
 
     @property
     def permissions(self) -> tuple[str, ...]:
@@ -226,18 +263,77 @@ class AccessGuard(Guard):
                 "Pass token_finder=lambda *args, **kwargs: ... to ApoJWT(), or use template='fastapi' or 'flask'."
             )
 
-    async def authenticate(self, connection: HTTPConnection) -> TokenContext:
-        """Find, verify and authorise the access token of ``connection``."""
+    async def authenticate(
+        self, connection: HTTPConnection, scoped: tuple[Requirement, tuple[str, ...]] | None = None
+    ) -> Any:
+        """Find, verify and authorise the access token of ``connection`` (``scoped``: scopes required too).
+
+        Returns its ``TokenContext``, or ``None`` for an ``optional`` guard when no token was sent.
+        """
         try:
-            context = await self.verifier.verify(self.finder(connection))
+            try:
+                token = self.finder(connection)
+            except MissingTokenError:
+                if self.optional:
+                    return None
+                raise
+            context = await self.verifier.verify(token)
             await self.sessions.check(context)
             if not context.satisfies(self.requirement):
-                raise InsufficientPermissionError(scope=self.requirement.names)
+                raise InsufficientPermissionError(scope=scoped[1] if scoped else self.requirement.names)
+            if scoped is not None and not context.satisfies(scoped[0]):
+                raise InsufficientPermissionError(scope=scoped[1])
             if self.fresh and not context.fresh:
                 raise FreshTokenRequiredError
         except ApoJWTError as error:
             raise self.failure(connection, error) from None
         return context
+
+    async def authenticate_scoped(self, connection: HTTPConnection, scopes: Sequence[str]) -> Any:
+        """Authenticate, also requiring every permission in ``scopes`` (exactly as ``permission(...)`` would)."""
+        key = tuple(scopes)
+        scoped = self._scoped.get(key)
+        if scoped is None:  # once per distinct scope list; a bad name is the developer's error, raised loudly
+            required = self.policy.requirement(dict.fromkeys(key), any_of=False)
+            names = tuple(dict.fromkeys((*self.requirement.names, *required.names)))
+            scoped = self._scoped[key] = (required, names)
+        return await self.authenticate(connection, scoped)
+
+
+class CurrentUserGuard(AccessGuard):
+    """A valid access token, turned into the application's user by the ``@ajwt.user_loader`` function.
+
+    A sync loader runs in FastAPI's thread pool (like a ``def`` dependency: it may block
+    on a database); an ``async def`` loader is awaited. A loader returning ``None`` is a 401.
+    """
+
+    loader: Callable[[TokenContext[Any]], Any] | None = None
+    _async_loader = False
+
+    def use_loader(self, loader: Callable[[TokenContext[Any]], Any]) -> None:
+        """Register ``loader`` (the last registration wins)."""
+        if not callable(loader):
+            raise ConfigurationError("@ajwt.user_loader decorates a function (ctx: TokenContext) -> User | None.")
+        self.loader = loader
+        self._async_loader = inspect.iscoroutinefunction(loader) or inspect.iscoroutinefunction(
+            getattr(loader, "__call__", None)  # noqa: B004 - an object with an async __call__
+        )
+
+    async def authenticate(
+        self, connection: HTTPConnection, scoped: tuple[Requirement, tuple[str, ...]] | None = None
+    ) -> Any:
+        """The user of the access token of ``connection``."""
+        loader = self.loader
+        if loader is None:
+            raise ConfigurationError(
+                "ajwt.current_user is used but no user loader is registered: decorate a function "
+                "(ctx: TokenContext) -> User | None with @ajwt.user_loader."
+            )
+        context = await super().authenticate(connection, scoped)
+        user = await loader(context) if self._async_loader else await run_in_threadpool(loader, context)
+        if user is None:
+            raise self.failure(connection, InvalidTokenError("The token does not belong to a known user."))
+        return user
 
 
 class RefreshGuard(Guard):
@@ -338,15 +434,28 @@ class GuardSet:
         self.policy = policy
         self._memo: dict[tuple[frozenset[str], bool, bool], AccessGuard] = {}
         self.token_required = self._access((), any_of=False, fresh=False, name="token_required")
+        self.token_optional = self._access((), any_of=False, fresh=False, name="token_optional", optional=True)
+        requirement = policy.requirement((), any_of=False)
+        self.current_user = CurrentUserGuard(
+            requirement=requirement, policy=policy, name="current_user", **self._access_parts
+        )
         self.fresh_token_required = self._access((), any_of=False, fresh=True, name="fresh_token_required")
         refresh_parts: dict[str, Any] = {"sessions": sessions, "template": settings.template, "instance": instance}
         refresh_parts.update(failure=failure, decorator=decorator)
         self.refresh = RefreshGuard(**refresh_parts)
         self.refresh_token_required = RefreshGuard(**refresh_parts, name="refresh_token_required", retire=False)
 
-    def _access(self, permissions: Any, *, any_of: bool, fresh: bool, name: str) -> AccessGuard:
+    def _access(self, permissions: Any, *, any_of: bool, fresh: bool, name: str, optional: bool = False) -> AccessGuard:
         requirement = self.policy.requirement(permissions, any_of=any_of)
-        return AccessGuard(requirement=requirement, fresh=fresh, name=name, **self._access_parts)
+        parts = self._access_parts
+        return AccessGuard(
+            requirement=requirement, policy=self.policy, fresh=fresh, optional=optional, name=name, **parts
+        )
+
+    def user_loader(self, loader: F) -> F:
+        """Register the ``(ctx: TokenContext) -> User | None`` function behind ``current_user``; return it."""
+        self.current_user.use_loader(loader)
+        return loader
 
     def permission(self, permissions: tuple[Any, ...], *, any_of: bool, fresh: bool) -> AccessGuard:
         """The guard requiring ``permissions`` (all, or ``any_of``), and ``fresh`` tokens if asked."""

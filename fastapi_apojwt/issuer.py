@@ -2,16 +2,53 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Final
 
 from pydantic import BaseModel
 
 from .context import RefreshContext, TokenContext
+from .errors import ConfigurationError
 from .sessions import Sessions, current_rotation, end_rotation
 from .tokens import ACCESS, TokenCodec, new_jti
 
-__all__ = ["Issuer"]
+__all__ = ["RESERVED_CLAIMS", "Issuer", "extra_claims"]
+
+RESERVED_CLAIMS: Final = frozenset(
+    # the wire format (apojwt 1.x and RFC 7519), then this package's own: the token type, its
+    # freshness, the refresh family, and `typ`, which other issuers use for the token type
+    {"sub", "perms", "data", "exp", "nbf", "iat", "iss", "aud", "jti", "type", "fresh", "fam", "typ"}
+)
+
+
+def extra_claims(claims: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``create_token(claims=...)`` checked: string names, none reserved, JSON values (a copy).
+
+    Raises:
+        ConfigurationError: a reserved or non-string name, or a value JSON cannot carry.
+    """
+    if not claims:
+        return {}
+    if not isinstance(claims, Mapping):
+        raise ConfigurationError(
+            f"claims must be a mapping of claim names to JSON values, got {type(claims).__name__}."
+        )
+    extra = dict(claims)
+    for name in extra:
+        if not isinstance(name, str) or not name:
+            raise ConfigurationError(f"Claim names must be non-empty strings, got {name!r}.")
+        if name in RESERVED_CLAIMS:
+            raise ConfigurationError(
+                f"claims={{{name!r}: ...}}: {name!r} is a claim this package writes itself "
+                f"(reserved: {', '.join(sorted(RESERVED_CLAIMS))}). Use sub=, permissions= or data=, "
+                "or choose another name."
+            )
+    try:
+        copied: dict[str, Any] = json.loads(json.dumps(extra, allow_nan=False))  # a deep copy of what is signed
+    except (TypeError, ValueError) as error:
+        raise ConfigurationError(f"claims values must be JSON (str, number, bool, None, list, dict): {error}") from None
+    return copied
 
 
 class Issuer:
@@ -38,8 +75,10 @@ class Issuer:
         *,
         fresh: bool | None = None,
         family: str | None = None,
+        claims: Mapping[str, Any] | None = None,
     ) -> str | tuple[str, str]:
         """See :meth:`ApoJWT.create_token`."""
+        extra = extra_claims(claims)  # before anything else: a refused claim mints nothing, ends no rotation
         rotation = current_rotation()
         if rotation is not None:
             end_rotation()  # one pair per refresh; nothing carries over to a later login
@@ -54,14 +93,17 @@ class Issuer:
         if not all(isinstance(p, str) for p in perms):
             raise TypeError("permissions must be a list of strings.")
         payload_data: Any = data.model_dump(mode="json") if isinstance(data, BaseModel) else dict(data or {})
-        claims = self.codec.base_claims(self.exp_period)
-        claims.update(sub=str(sub), perms=perms, data=payload_data, type=ACCESS, fresh=fresh)
+        payload = self.codec.base_claims(self.exp_period)
+        payload.update(extra)
+        payload.update(sub=str(sub), perms=perms, data=payload_data, type=ACCESS, fresh=fresh)
         if self.sessions.codec is None:
-            return self.codec.encode(claims)
+            return self.codec.encode(payload)
         family = family or new_jti()
-        claims["fam"] = family  # so revoking the family (logout, replay) also stops its access tokens
-        access = self.codec.encode(claims)
-        refresh = self.sessions.mint_refresh(str(sub), dict(refresh_data or {}), family=family, issued_at=claims["iat"])
+        payload["fam"] = family  # so revoking the family (logout, replay) also stops its access tokens
+        access = self.codec.encode(payload)
+        refresh = self.sessions.mint_refresh(
+            str(sub), dict(refresh_data or {}), family=family, issued_at=payload["iat"]
+        )
         return access, refresh
 
     def rotate(
@@ -70,9 +112,12 @@ class Issuer:
         permissions: Iterable[str] = (),
         data: Mapping[str, Any] | BaseModel | None = None,
         refresh_data: Mapping[str, Any] | None = None,
+        *,
+        claims: Mapping[str, Any] | None = None,
     ) -> tuple[str, str]:
         """See :meth:`ApoJWT.rotate`."""
         pair = self.create_token(
+            claims=claims,
             sub=context.sub,
             permissions=permissions,
             data=data,
@@ -84,10 +129,14 @@ class Issuer:
         return pair
 
     def reissue(self, context: TokenContext[Any]) -> str:
-        """A new access token with the claims of ``context`` (not fresh), for the implicit refresh."""
+        """A new access token with the claims of ``context`` (not fresh), for the implicit refresh.
+
+        The subject, permissions, data, family and the extra ``claims=`` carry over; the registered
+        claims (times, issuer, audience, id) are new.
+        """
         claims = self.codec.base_claims(self.exp_period)
-        for name in ("sub", "perms", "data", "fam"):
-            if name in context.claims:
-                claims[name] = context.claims[name]
+        for name, value in context.claims.items():
+            if name in ("sub", "perms", "data", "fam") or name not in RESERVED_CLAIMS:
+                claims[name] = value
         claims.update(type=ACCESS, fresh=False)
         return self.codec.encode(claims)

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import fastapi.routing
 from fastapi.routing import APIRoute
 
-from .guards import AccessGuard, Guard, bearer_scheme_model, cookie_scheme_model
+from .guards import AccessGuard, Guard, bearer_scheme_model, cookie_scheme_model, location_scheme_name
 from .permissions import PermissionPolicy
 
 if TYPE_CHECKING:
@@ -52,6 +52,7 @@ _ERROR_REF = {"$ref": f"#/components/schemas/{ERROR_SCHEMA_NAME}"}
 _DESCRIPTION_MARK = "**Authorization:**"
 _PERMISSIONS_EXTENSION = "x-permissions"
 _OWNERS_ATTRIBUTE = "_apojwt_owners"
+_MISSING: Any = object()
 
 
 class Documented(Protocol):
@@ -63,8 +64,8 @@ class Documented(Protocol):
         ...
 
     @property
-    def token_location(self) -> str:
-        """``"headers"`` or ``"cookies"``."""
+    def token_location(self) -> str | tuple[str, ...]:
+        """``"headers"``, ``"cookies"``, or several in the order they are tried."""
         ...
 
     @property
@@ -91,17 +92,26 @@ def _unwrap(call: Any) -> Any:
         return call
 
 
-def _guards(dependant: Dependant) -> Iterator[Guard]:
-    """Every guard in a dependant tree, depth first, each object once."""
-    seen: set[int] = set()
-    stack = list(reversed(dependant.dependencies))
+def _own_scopes(dependant: Dependant) -> list[str]:
+    """The scopes a ``Security(..., scopes=[...])`` declared on this node of the tree."""
+    own = getattr(dependant, "own_oauth_scopes", _MISSING)
+    if own is _MISSING:  # pragma: no cover - FastAPI before 0.123 stored them accumulated
+        return list(getattr(dependant, "security_scopes", None) or ())
+    return list(own or ())
+
+
+def _guards(dependant: Dependant) -> Iterator[tuple[Guard, tuple[str, ...]]]:
+    """Every guard in a dependant tree with the scopes accumulated down to it, depth first, each pair once."""
+    seen: set[tuple[int, tuple[str, ...]]] = set()
+    stack: list[tuple[Dependant, tuple[str, ...]]] = [(d, ()) for d in reversed(dependant.dependencies)]
     while stack:
-        current = stack.pop()
+        current, above = stack.pop()
+        scopes: tuple[str, ...] = tuple(dict.fromkeys((*above, *_own_scopes(current))))
         call = _unwrap(current.call) if current.call is not None else None
-        if isinstance(call, Guard) and id(call) not in seen:
-            seen.add(id(call))
-            yield call
-        stack.extend(reversed(current.dependencies))
+        if isinstance(call, Guard) and (id(call), scopes) not in seen:
+            seen.add((id(call), scopes))
+            yield call, scopes
+        stack.extend((d, scopes) for d in reversed(current.dependencies))
 
 
 def _api_routes(app: FastAPI) -> Iterator[Any]:
@@ -140,16 +150,24 @@ class _Needs:
         self.fresh = False
         self.refresh = False
         self.access = False
+        self.optional = True  # only token_optional guards: a request without a token is served too
+        self.alternatives: dict[str, tuple[str, Any]] = {}  # primary scheme -> (other location's scheme, model)
 
     @classmethod
-    def of(cls, guards: list[Guard]) -> _Needs:
-        needs = cls(list(dict.fromkeys(g.scheme_name for g in guards)))
-        for guard in guards:
+    def of(cls, guards: list[tuple[Guard, tuple[str, ...]]]) -> _Needs:
+        needs = cls(list(dict.fromkeys(g.scheme_name for g, _ in guards)))
+        for guard, scopes in guards:
             if not isinstance(guard, AccessGuard):
-                needs.refresh = True
+                needs.refresh, needs.optional = True, False
                 continue
             needs.access = True
+            needs.optional = needs.optional and guard.optional
             needs.fresh = needs.fresh or guard.fresh
+            locations = guard.settings.token_locations
+            for location in locations[1:]:
+                name = location_scheme_name(guard.scheme_name, location, first=False)
+                needs.alternatives[guard.scheme_name] = (name, guard.location_model(location))
+            needs.all_of.extend(n for n in scopes if n not in needs.all_of)
             names = list(guard.requirement.names)
             if guard.requirement.any_of and len(names) > 1:
                 if names not in needs.any_of_groups:
@@ -190,6 +208,8 @@ class _Needs:
             parts[0] = "a valid access token and a valid refresh token"
         if self.fresh:
             parts[0] = "a fresh access token (from a login, not a refresh)"
+        if self.optional:
+            parts[0] = "optionally a valid access token (a request without one is served too; a bad one is a 401)"
         quoted = [("all of " if len(self.all_of) > 1 else "") + ", ".join(f"`{n}`" for n in self.all_of)]
         if not self.all_of:
             quoted = []
@@ -248,6 +268,11 @@ def _add_scopes(operation: dict[str, Any], needs: _Needs) -> None:
         drop = {id(d) for d in entries[1:] if len(d) == 1}  # by identity: the duplicates compare equal
         requirements[:] = [r for r in requirements if id(r) not in drop]
         scopes.extend(p for p in needs.permissions if p not in scopes)
+        alternative = needs.alternatives.get(name)
+        if alternative is not None and all(alternative[0] not in r for r in requirements):
+            requirements.append({alternative[0]: list(scopes)})  # the same token from the other place
+    if needs.optional and {} not in requirements:
+        requirements.append({})  # anonymous requests are served too (token_optional)
 
 
 def _document_operation(operation: dict[str, Any], needs: _Needs, owner: Documented) -> None:
@@ -312,16 +337,18 @@ def document_schema(
     paths: dict[str, Any] = schema.get("paths") or {}
     documented = False
     with_password: list[tuple[dict[str, Any], list[str]]] = []
+    alternatives: dict[str, tuple[str, Any]] = {}
     for route in _api_routes(app):
         if not route.include_in_schema:
             continue
-        guards = [g for g in _guards(route.dependant) if g.instance is owner]
+        guards = [(g, scopes) for g, scopes in _guards(route.dependant) if g.instance is owner]
         if not guards:
             continue
         path_item = paths.get(route.path_format)
         if not isinstance(path_item, dict):
             continue
         needs = _Needs.of(guards)
+        alternatives.update(needs.alternatives)
         for method in route.methods or ():
             operation = path_item.get(method.lower())
             if isinstance(operation, dict):
@@ -333,7 +360,10 @@ def document_schema(
         return schema
     components: dict[str, Any] = schema.setdefault("components", {})
     components.setdefault("schemas", {}).setdefault(ERROR_SCHEMA_NAME, dict(_ERROR_SCHEMA))
-    if token_url and owner.token_location == "headers" and with_password:
+    for name, model in alternatives.values():
+        dumped = model.model_dump(by_alias=True, exclude_none=True, mode="json")
+        components.setdefault("securitySchemes", {}).setdefault(name, dumped)
+    if token_url and owner.token_location in ("headers", ("headers", "cookies")) and with_password:
         name = _password_scheme_name(owner.scheme_name)
         scopes = list(dict.fromkeys(p for _, permissions in with_password for p in permissions))
         components.setdefault("securitySchemes", {})[name] = _password_scheme(token_url, scopes)

@@ -288,12 +288,19 @@ def test_a_misfit_data_model_is_not_cached(clock: Clock) -> None:
 def test_hits_never_share_mutable_objects(ajwt: ApoJWT) -> None:
     token = mint(ajwt, team="a", tags=["x"], nested={"deep": [1, {"k": "v"}]})
     first = warm(ajwt, token)
-    first.claims["perms"].append("admin")  # type: ignore[attr-defined]
-    first.claims["aud"].append("https://evil.test")  # type: ignore[attr-defined]
-    first.data["team"] = "mallory"
-    first.data["tags"].append("y")
-    first.data["nested"]["deep"][1]["k"] = "changed"
-    first.claims["sub"] = "root"  # type: ignore[index]
+    # Contexts are immutable all the way down: every attempt to change one fails.
+    with pytest.raises(TypeError):
+        first.claims["perms"].append("admin")  # type: ignore[attr-defined]
+    with pytest.raises(TypeError):
+        first.claims["aud"].append("https://evil.test")  # type: ignore[attr-defined]
+    with pytest.raises(TypeError):
+        first.data["team"] = "mallory"
+    with pytest.raises(TypeError):
+        first.data["tags"].append("y")
+    with pytest.raises(TypeError):
+        first.data["nested"]["deep"][1]["k"] = "changed"
+    with pytest.raises(TypeError):
+        first.claims["sub"] = "root"  # type: ignore[index]
     second = ajwt.decode(token)
     assert second.claims["perms"] == ["orders:read"]
     assert second.claims["aud"] == [AUDIENCE]
@@ -309,17 +316,22 @@ def test_hits_never_share_mutable_objects(ajwt: ApoJWT) -> None:
 def test_flat_data_is_copied_too(ajwt: ApoJWT) -> None:
     token = mint(ajwt, team="a", n=1)
     first = warm(ajwt, token)
-    first.data["team"] = "mallory"
-    first.claims["data"]["n"] = 2  # type: ignore[index]
+    with pytest.raises(TypeError):
+        first.data["team"] = "mallory"
+    with pytest.raises(TypeError):
+        first.claims["data"]["n"] = 2  # type: ignore[index]
     assert ajwt.decode(token).data == {"team": "a", "n": 1}
+    assert ajwt.decode(token).data is not first.data
 
 
 def test_the_first_caller_cannot_poison_the_cache(ajwt: ApoJWT) -> None:
     token = mint(ajwt, team="a")
     ajwt.decode(token)
     first = ajwt.decode(token)  # the verification that admitted the token to the cache
-    first.data["team"] = "mallory"
-    first.claims["perms"].append("admin")  # type: ignore[attr-defined]
+    with pytest.raises(TypeError):
+        first.data["team"] = "mallory"
+    with pytest.raises(TypeError):
+        first.claims["perms"].append("admin")  # type: ignore[attr-defined]
     assert ajwt.decode(token).data == {"team": "a"}
     assert ajwt.decode(token).permissions == ("orders:read",)
 
