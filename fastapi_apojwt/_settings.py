@@ -186,8 +186,8 @@ class RefreshSettings:
     def build(
         cls,
         *,
-        exp_period: object,
-        finder: Callable[..., str] | None,
+        refresh_exp_period: object,
+        refresh_finder: Callable[..., str] | None,
         cookie_name: str,
         cookie: CookieSettings | None,
         csrf: bool,
@@ -197,13 +197,13 @@ class RefreshSettings:
         access_exp_period: float,
     ) -> RefreshSettings:
         """Check every argument; ``secret`` is the refresh signing secret CSRF values derive from."""
-        lifetime = positive_seconds("refresh_exp_period", exp_period)
+        lifetime = positive_seconds("refresh_exp_period", refresh_exp_period)
         if lifetime < access_exp_period:
             raise ConfigurationError(
                 f"refresh_exp_period ({lifetime:g} s) is shorter than exp_period ({access_exp_period:g} s), so a "
                 "session would end before its first access token: make refresh tokens live longer (e.g. a day)."
             )
-        _callable_or_none("refresh_finder", finder)
+        _callable_or_none("refresh_finder", refresh_finder)
         if cookie is not None and not isinstance(cookie, CookieSettings):
             raise ConfigurationError("cookie must be a CookieSettings.")
         check_cookie_name("cookie_name", cookie_name)
@@ -213,7 +213,7 @@ class RefreshSettings:
             raise ConfigurationError("csrf_cookie_name must differ from cookie_name.")
         return cls(
             exp_period=lifetime,
-            finder=finder,
+            finder=refresh_finder,
             cookie_name=cookie_name,
             cookie=cookie if cookie is not None else CookieSettings(),
             csrf=bool(csrf),

@@ -28,7 +28,7 @@ from .finders import AccessTokenFinder
 from .guards import AccessGuard, Failure, Guard, GuardSet, RefreshGuard
 from .issuer import Issuer
 from .jwks import WELL_KNOWN_PATH, JWKSOptions, build_keys
-from .keys import HMAC_ALGORITHMS, KeyMaterial, KeySet
+from .keys import KeyMaterial, KeySet
 from .oauth2 import OAuth2Error, oauth2_error_handler
 from .openapi import document_app
 from .permissions import PermissionPolicy
@@ -49,6 +49,8 @@ LoaderT = TypeVar("LoaderT", bound=Callable[..., Any])
 
 _ACCESS_ARGUMENTS = tuple(inspect.signature(AccessSettings.build).parameters)
 _KEY_ARGUMENTS = tuple(inspect.signature(build_keys).parameters)
+_REFRESH_ARGUMENTS = tuple(inspect.signature(RefreshSettings.build).parameters)
+_COOKIE_ARGUMENTS = tuple(inspect.signature(AccessCookieSettings.build).parameters)
 
 
 def _ambient_flask() -> Ambient | None:
@@ -287,19 +289,11 @@ class ApoJWT:
             csrf_cookie_name: The JS-readable cookie holding the CSRF value.
             csrf_header_name: The header the CSRF value must come back in.
         """
+        arguments = locals()  # RefreshSettings.build takes the arguments of the same names
         keys = refresh_key_set(refresh_secret, access_keys=self.keys, strict=self.settings.strict)
-        settings = RefreshSettings.build(
-            exp_period=refresh_exp_period,
-            finder=refresh_finder,
-            cookie_name=cookie_name,
-            cookie=cookie,
-            csrf=csrf,
-            csrf_cookie_name=csrf_cookie_name,
-            csrf_header_name=csrf_header_name,
-            secret=_raw_secret(keys) or b"",
-            access_exp_period=self.exp_period,
-        )
-        self.sessions.configure(settings, keys)
+        given = {name: arguments[name] for name in _REFRESH_ARGUMENTS if name in arguments}
+        secret = _raw_secret(keys) or b""
+        self.sessions.configure(RefreshSettings.build(**given, secret=secret, access_exp_period=self.exp_period), keys)
         self._use_access_cookies(replace(self.cookies.access, csrf_header_name=csrf_header_name))
 
     def config_access_cookies(
@@ -325,17 +319,10 @@ class ApoJWT:
             allowed_origins: Other origins (``"https://app.example.com"``) whose pages may open
                 cookie-authenticated WebSockets (a browser's handshake from elsewhere is refused).
         """
-        self._use_access_cookies(
-            AccessCookieSettings.build(
-                cookie_name=self.settings.access_cookie_name,
-                cookie=cookie,
-                csrf=csrf,
-                csrf_cookie_name=csrf_cookie_name,
-                csrf_header_name=self.csrf_header_name,
-                csrf_secret=csrf_secret,
-                allowed_origins=allowed_origins,
-            )
-        )
+        arguments = locals()  # AccessCookieSettings.build takes the arguments of the same names
+        given = {name: arguments[name] for name in _COOKIE_ARGUMENTS if name in arguments}
+        names = {"cookie_name": self.settings.access_cookie_name, "csrf_header_name": self.csrf_header_name}
+        self._use_access_cookies(AccessCookieSettings.build(**given | names))
 
     def _use_access_cookies(self, settings: AccessCookieSettings) -> None:
         refresh = self.sessions.codec  # the access-cookie CSRF key derives from a token secret
@@ -453,12 +440,10 @@ class ApoJWT:
         self, path: str = WELL_KNOWN_PATH, *, max_age: int = 300, include_in_schema: bool = False
     ) -> APIRouter:
         """A router serving this instance's public keys at ``GET /.well-known/jwks.json`` (with ``ETag``)."""
-        if self.keys.algorithm in HMAC_ALGORITHMS:
-            raise ConfigurationError(
-                f"jwks_router(): this instance uses {self.keys.algorithm}, a shared secret that must never be "
-                "published. Sign with a key pair (algorithm='RS256', 'ES256', 'EdDSA'...) to publish a JWK set."
-            )
-        return jwks_router(self.jwks, path=path, max_age=max_age, include_in_schema=include_in_schema)
+        algorithm = self.keys.algorithm
+        return jwks_router(
+            self.jwks, path=path, max_age=max_age, include_in_schema=include_in_schema, algorithm=algorithm
+        )
 
     def init_app(self, app: FastAPI, *, token_url: str | None = None) -> None:
         """Document this instance's protected operations in ``app``'s OpenAPI schema.

@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from .errors import ConfigurationError
 from .jwks import WELL_KNOWN_PATH, render_jwks
+from .keys import HMAC_ALGORITHMS
 
 if TYPE_CHECKING:
     from fastapi import APIRouter
@@ -23,8 +24,11 @@ def jwks_router(
     path: str = WELL_KNOWN_PATH,
     max_age: int = 300,
     include_in_schema: bool = False,
+    algorithm: str | None = None,
 ) -> APIRouter:
     """A router serving ``GET path`` with the JWK set ``source()`` returns.
+
+    ``algorithm`` (the signing algorithm) refuses to publish for a shared HMAC secret.
 
     The answer carries ``Cache-Control: public, max-age=<max_age>`` and an
     ``ETag``; a matching ``If-None-Match`` gets ``304 Not Modified``.
@@ -36,6 +40,11 @@ def jwks_router(
     """
     from fastapi import APIRouter
 
+    if algorithm in HMAC_ALGORITHMS:
+        raise ConfigurationError(
+            f"jwks_router(): this instance uses {algorithm}, a shared secret that must never be "
+            "published. Sign with a key pair (algorithm='RS256', 'ES256', 'EdDSA'...) to publish a JWK set."
+        )
     if isinstance(max_age, bool) or not isinstance(max_age, int) or max_age < 0:
         raise ConfigurationError(f"max_age must be a whole number of seconds >= 0, got {max_age!r}.")
     if not path.startswith("/"):
