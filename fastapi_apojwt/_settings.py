@@ -17,6 +17,7 @@ from typing import Any, Generic, Literal, NoReturn, TypeVar, overload
 
 from pydantic import BaseModel
 
+from .claims import PermissionsClaim
 from .cookies import CookieSettings, check_cookie_name, check_header_name
 from .errors import ConfigurationError
 
@@ -83,6 +84,7 @@ class AccessSettings:
     cache_size: int
     websocket_query_param: str | None
     websocket_subprotocol: str | None
+    permissions_claim: PermissionsClaim = field(default_factory=PermissionsClaim)
 
     @classmethod
     def build(
@@ -107,6 +109,7 @@ class AccessSettings:
         cache_size: object = 4096,
         websocket_query_param: str | None = None,
         websocket_subprotocol: str | None = None,
+        permissions_claim: str | Sequence[str] = "perms",
     ) -> AccessSettings:
         """Check every argument; raise ``ConfigurationError`` saying how to fix the first bad one."""
         if template not in _TEMPLATES:
@@ -151,6 +154,7 @@ class AccessSettings:
             cache_size=cache_size,
             websocket_query_param=websocket_query_param,
             websocket_subprotocol=websocket_subprotocol,
+            permissions_claim=PermissionsClaim(permissions_claim),
         )
 
 
