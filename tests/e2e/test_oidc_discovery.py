@@ -240,7 +240,8 @@ async def test_a_joserfc_rfc_9068_token() -> None:
 
 
 async def test_an_authlib_rfc_9068_token() -> None:
-    with warnings.catch_warnings(record=True):  # authlib.jose is deprecated for joserfc (and forces the warning on)
+    with warnings.catch_warnings(record=True):  # authlib.jose is deprecated for joserfc: record, never raise
+        warnings.simplefilter("always")
         from authlib.jose import JsonWebToken
 
     with serving("auth0") as auth0:
