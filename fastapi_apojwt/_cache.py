@@ -34,6 +34,7 @@ import base64
 import json
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any, Final
 
@@ -85,9 +86,14 @@ def utc(timestamp: float) -> datetime:
     return moment
 
 
-def _values(claims: Claims, token: str, policy: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The field values and private attributes of the context of verified, frozen ``claims``."""
-    perms: list[str] = claims["perms"]
+def _values(
+    claims: Claims, token: str, policy: Any, permissions: tuple[str, ...] | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The field values and private attributes of the context of verified, frozen ``claims``.
+
+    ``permissions``: as the codec read them from the configured claim; ``None``: ``claims["perms"]``.
+    """
+    perms: Sequence[str] = claims["perms"] if permissions is None else permissions
     held = frozenset(perms)
     aud = claims.get("aud")
     nbf = claims.get("nbf")
@@ -112,14 +118,19 @@ def _values(claims: Claims, token: str, policy: Any) -> tuple[dict[str, Any], di
 
 
 def new_context(
-    cls: type[TokenContext[Any]], claims: Claims, token: str, policy: Any, data_model: type[BaseModel] | None
+    cls: type[TokenContext[Any]],
+    claims: Claims,
+    token: str,
+    policy: Any,
+    data_model: type[BaseModel] | None,
+    permissions: tuple[str, ...] | None = None,
 ) -> TokenContext[Any]:
     """Build the ``TokenContext`` of verified ``claims``, which it takes over (the caller keeps no reference).
 
     Raises:
         InvalidClaimError: ``data`` does not fit ``data_model``.
     """
-    values, private = _values(freeze(claims), token, policy)
+    values, private = _values(freeze(claims), token, policy, permissions)
     if data_model is not None:
         values["data"] = _validate(data_model, values["data"])
     return _construct(cls, values, private)
@@ -161,14 +172,16 @@ class _Settled:
 
     __slots__ = ("data", "fields", "private", "template")
 
-    def __init__(self, token: str, cls: type[TokenContext[Any]], policy: Any) -> None:
+    def __init__(
+        self, token: str, cls: type[TokenContext[Any]], policy: Any, permissions: tuple[str, ...] | None
+    ) -> None:
         payload = token.split(".")[1]
         text = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)).decode("utf-8")
         # Verified before: no duplicate names, no NaN. Frozen, so every hit may share its values.
         self.template: FrozenDict = freeze(json.loads(text))
         data = self.template.get("data")
         self.data: FrozenDict | None = data if type(data) is FrozenDict else None
-        fields, self.private = _values(self.template, "", policy)
+        fields, self.private = _values(self.template, "", policy, permissions)
         fields["claims"] = fields["data"] = None
         self.fields = fields
 
@@ -182,19 +195,30 @@ class VerifiedToken:
     segment and precomputes the immutable field values; later hits only copy.
     """
 
-    __slots__ = ("_settled", "config", "exp", "keys", "start")
+    __slots__ = ("_settled", "config", "exp", "keys", "permissions", "start")
 
-    def __init__(self, exp: float, start: float, keys: object, config: tuple[Any, Any, Any]) -> None:
-        """Note the window (``exp``; ``start``: the later of iat and nbf), keys and ``(cls, policy, data_model)``."""
+    def __init__(
+        self,
+        exp: float,
+        start: float,
+        keys: object,
+        config: tuple[Any, Any, Any],
+        permissions: tuple[str, ...] | None = None,
+    ) -> None:
+        """Note the window (``exp``; ``start``: the later of iat and nbf), keys and ``(cls, policy, data_model)``.
+
+        ``permissions``: as read from a configured ``permissions_claim`` (``None``: the ``perms`` claim).
+        """
         self.exp = exp
         self.start = start
         self.keys = keys
         self.config = config
+        self.permissions = permissions
         self._settled: _Settled | None = None
 
     def _settle(self, token: str) -> _Settled:
         # Two threads may both settle an entry: they compute equal values, and either result serves.
-        settled = self._settled = _Settled(token, self.config[0], self.config[1])
+        settled = self._settled = _Settled(token, self.config[0], self.config[1], self.permissions)
         return settled
 
     def context(self, token: str) -> TokenContext[Any]:
@@ -244,11 +268,19 @@ class TokenCache:
     def __contains__(self, token: object) -> bool:
         return token in self._entries
 
-    def admit(self, token: str, claims: Claims, keys: object, config: tuple[Any, Any, Any]) -> None:
-        """Cache ``token``, just verified with ``keys``."""
+    def admit(
+        self,
+        token: str,
+        claims: Claims,
+        keys: object,
+        config: tuple[Any, Any, Any],
+        permissions: tuple[str, ...] | None = None,
+    ) -> None:
+        """Cache ``token``, just verified with ``keys`` (``permissions``: read from a configured claim)."""
         iat = claims["iat"]
         nbf = claims.get("nbf")
-        self.put(token, VerifiedToken(claims["exp"], iat if nbf is None or nbf < iat else nbf, keys, config))
+        start = iat if nbf is None or nbf < iat else nbf
+        self.put(token, VerifiedToken(claims["exp"], start, keys, config, permissions))
 
     def get(self, token: str) -> VerifiedToken | None:
         """The entry for ``token``, marked as recently used, or ``None``."""

@@ -17,6 +17,7 @@ from typing import Any, Generic, Literal, NoReturn, TypeVar, overload
 
 from pydantic import BaseModel
 
+from .claims import PermissionsClaim
 from .cookies import CookieSettings, check_cookie_name, check_header_name
 from .errors import ConfigurationError
 
@@ -86,6 +87,7 @@ class AccessSettings:
     websocket_subprotocol: str | None
     token_locations: tuple[TokenLocation, ...] = ("headers",)
     """Where access tokens are looked for, in order: the first place holding one decides."""
+    permissions_claim: PermissionsClaim = field(default_factory=PermissionsClaim)
 
     @classmethod
     def build(
@@ -110,6 +112,7 @@ class AccessSettings:
         cache_size: object = 4096,
         websocket_query_param: str | None = None,
         websocket_subprotocol: str | None = None,
+        permissions_claim: str | Sequence[str] = "perms",
     ) -> AccessSettings:
         """Check every argument; raise ``ConfigurationError`` saying how to fix the first bad one."""
         if template not in _TEMPLATES:
@@ -154,6 +157,7 @@ class AccessSettings:
             websocket_query_param=websocket_query_param,
             websocket_subprotocol=websocket_subprotocol,
             token_locations=locations,
+            permissions_claim=PermissionsClaim(permissions_claim),
         )
 
 

@@ -108,7 +108,7 @@ class TokenContext(BaseModel, Generic[DataT]):
     sub: str
     """The subject: who the token was issued to."""
     permissions: tuple[str, ...]
-    """The permissions granted by the token (the ``perms`` claim)."""
+    """The permissions granted by the token (the ``perms`` claim, or the configured ``permissions_claim``)."""
     data: DataT
     """The application data carried in the ``data`` claim."""
     iss: str

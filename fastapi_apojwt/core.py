@@ -131,6 +131,8 @@ class ApoJWT:
         websocket_query_param: Opt-in: also read a WebSocket handshake's token from this query parameter.
         websocket_subprotocol: Opt-in: also read it from ``Sec-WebSocket-Protocol: <marker>, <token>``.
         cache_size: Verified access tokens remembered (``0``: none); see the Performance page.
+        permissions_claim: Where permissions come from: a claim, a dotted path or several (another issuer's tokens).
+        oidc_discovery: Verify only, with the key set named by ``iss``'s OpenID configuration (``jwks_uri``).
     """
 
     def __init__(
@@ -148,12 +150,13 @@ class ApoJWT:
         access_cookie_name: str = "access_token", scheme_name: str = "BearerAuth",
         clock: Callable[[], float] = time.time, websocket_query_param: str | None = None,
         websocket_subprotocol: str | None = None, cache_size: int = 4096,
+        permissions_claim: str | Sequence[str] = "perms", oidc_discovery: bool = False,
     ) -> None:  # fmt: skip
         """Check every setting and wire keys, verifier, sessions, issuer and guards."""
         arguments = locals()  # AccessSettings.build and build_keys take the arguments of the same names
         settings = AccessSettings.build(**{name: arguments[name] for name in _ACCESS_ARGUMENTS})
         keys, remote_keys = build_keys(**{name: arguments[name] for name in _KEY_ARGUMENTS})
-        if jwks is not None or jwks_url is not None:
+        if jwks is not None or remote_keys is not None:
             settings = replace(settings, algorithm=keys.algorithm)  # the pinned one, or "" when each JWK has its own
         self.settings = settings
         """The access-token settings (frozen)."""

@@ -21,6 +21,11 @@ come from :class:`RemoteJWKS`. Its behaviour, decided once here:
   ``Retry-After``. Never a 500.
 * **Transport.** ``https`` only, except for ``127.0.0.1``/``localhost`` or with
   ``allow_http=True``; redirects are not followed; the body is size-limited.
+* **OpenID discovery.** ``ApoJWT(iss=ISSUER, oidc_discovery=True)`` first fetches
+  ``ISSUER/.well-known/openid-configuration`` (same transport rules), whose
+  ``issuer`` must be ``ISSUER`` exactly (OpenID Connect Discovery §4.3) and whose
+  ``jwks_uri`` is then the JWKS URL. Until a document passes, no token passes:
+  503, and a log line saying why.
 """
 
 from __future__ import annotations
@@ -41,14 +46,24 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 from urllib.parse import urlsplit
 
+from .algorithms import no_usable_key
 from .errors import ConfigurationError, ServiceUnavailableError
-from .keys import ASYMMETRIC_ALGORITHMS, KeyMaterial, KeySet, keys_from_jwks
+from .keys import ASYMMETRIC_ALGORITHMS, MAX_JWKS_KEYS, KeyMaterial, KeySet, jwk_entries, keys_from_jwks
 
-__all__ = ["WELL_KNOWN_PATH", "JWKSOptions", "RemoteJWKS", "build_keys", "render_jwks"]
+__all__ = [
+    "DISCOVERY_PATH",
+    "WELL_KNOWN_PATH",
+    "JWKSOptions",
+    "RemoteJWKS",
+    "build_keys",
+    "discovery_url",
+    "render_jwks",
+]
 
 logger = logging.getLogger("fastapi_apojwt.jwks")
 
 WELL_KNOWN_PATH: Final = "/.well-known/jwks.json"
+DISCOVERY_PATH: Final = "/.well-known/openid-configuration"
 _LOOPBACK_NAMES: Final = frozenset({"localhost", "localhost.", "ip6-localhost"})
 
 
@@ -138,8 +153,17 @@ def check_jwks_url(url: str, *, allow_http: bool = False) -> str:
     return url
 
 
+def discovery_url(issuer: str) -> str:
+    """``issuer``'s OpenID configuration URL (OpenID Connect Discovery §4; a trailing slash is not doubled)."""
+    return (issuer[:-1] if issuer.endswith("/") else issuer) + DISCOVERY_PATH
+
+
 class _FetchFailed(Exception):
-    """One fetch gave nothing usable (internal)."""
+    """One fetch gave nothing usable (internal). ``cause``: a fixed sentence a 503 body may carry."""
+
+    def __init__(self, reason: str, cause: str | None = None) -> None:
+        super().__init__(reason)
+        self.cause = cause
 
 
 class RemoteJWKS:
@@ -164,12 +188,22 @@ class RemoteJWKS:
         options: JWKSOptions | None = None,
         on_update: Callable[[KeySet], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        issuer: str | None = None,
     ) -> None:
-        """Check the URL and options; fetch nothing yet."""
+        """Check the URL and options; fetch nothing yet.
+
+        With ``issuer``, ``url`` is that issuer's OpenID configuration: the JWKS URL is its
+        ``jwks_uri``, once a fetched document names exactly ``issuer`` as its ``issuer``.
+        """
         self.options = options if options is not None else JWKSOptions()
         if not isinstance(self.options, JWKSOptions):
             raise ConfigurationError("jwks_options must be a JWKSOptions instance.")
         self.url = check_jwks_url(url, allow_http=self.options.allow_http)
+        """The JWKS URL (the OpenID configuration's URL until its ``jwks_uri`` is known)."""
+        self.issuer = issuer
+        """The issuer whose OpenID configuration names the JWKS URL (``oidc_discovery=True``), if any."""
+        self.discovered = issuer is None
+        """Whether :attr:`url` is the JWKS URL (always, without discovery)."""
         if importlib.util.find_spec("httpx") is None:
             raise ConfigurationError(
                 "jwks_url= needs httpx: install the extra with `pip install 'fastapi-apojwt[jwks]'`."
@@ -182,6 +216,8 @@ class RemoteJWKS:
         """How many fetches were attempted (for monitoring and tests)."""
         self.last_error: str | None = None
         """Why the last fetch failed, or ``None`` after a success."""
+        self.cause: str | None = None
+        """The fixed sentence a 503 gives when the last fetch failed for a reason worth telling clients."""
         self._fetched_at: float | None = None
         self._failed_at: float | None = None
         self._forced_at = -math.inf
@@ -213,7 +249,10 @@ class RemoteJWKS:
             self._publish(KeySet.empty(self.algorithm))
 
     def _unavailable(self) -> ServiceUnavailableError:
-        return ServiceUnavailableError("The keys of the token issuer are not available right now; try again shortly.")
+        cause = f" ({self.cause})" if self.cause else ""
+        return ServiceUnavailableError(
+            f"The keys of the token issuer are not available right now{cause}; try again shortly."
+        )
 
     def _may_force(self, now: float) -> bool:
         if now - self._forced_at < self.options.refetch_interval or not self._may_try(now):
@@ -272,23 +311,26 @@ class RemoteJWKS:
         self.fetches += 1
         deadline = time.monotonic() + self.options.timeout  # httpx's timeout is per read: bound the whole fetch
         try:
-            async with (
-                httpx.AsyncClient(**self._client_kwargs()) as client,
-                client.stream("GET", self.url) as response,
-            ):
-                body = bytearray()
-                if response.status_code == 200:
-                    async for chunk in response.aiter_bytes():
-                        body += chunk
-                        if len(body) > self.options.max_bytes or time.monotonic() > deadline:
-                            break
-                if time.monotonic() > deadline:
-                    return self._failed(f"the answer took longer than {self.options.timeout} s")
-                return self._accept(response.status_code, bytes(body))
+            async with httpx.AsyncClient(**self._client_kwargs()) as client:
+                if not self.discovered:
+                    self._discover(*await self._download_async(client, self.url, deadline))
+                return self._accept(*await self._download_async(client, self.url, deadline))
         except asyncio.CancelledError:
             raise
+        except _FetchFailed as exc:
+            return self._failed(str(exc), exc.cause)
         except Exception as exc:
             return self._failed(f"could not fetch it ({type(exc).__name__})")
+
+    async def _download_async(self, client: Any, url: str, deadline: float) -> tuple[int, bytes]:
+        async with client.stream("GET", url) as response:
+            body = bytearray()
+            if response.status_code == 200:
+                async for chunk in response.aiter_bytes():
+                    body += chunk
+                    if len(body) > self.options.max_bytes or time.monotonic() > deadline:
+                        break
+            return self._downloaded(response.status_code, body, deadline)
 
     # -- sync path (ApoJWT.decode, Flask, the CLI) -----------------------------------------
 
@@ -321,18 +363,24 @@ class RemoteJWKS:
         self.fetches += 1
         deadline = time.monotonic() + self.options.timeout
         try:
-            with httpx.Client(**self._client_kwargs()) as client, client.stream("GET", self.url) as response:
-                body = bytearray()
-                if response.status_code == 200:
-                    for chunk in response.iter_bytes():
-                        body += chunk
-                        if len(body) > self.options.max_bytes or time.monotonic() > deadline:
-                            break
-                if time.monotonic() > deadline:
-                    return self._failed(f"the answer took longer than {self.options.timeout} s")
-                return self._accept(response.status_code, bytes(body))
+            with httpx.Client(**self._client_kwargs()) as client:
+                if not self.discovered:
+                    self._discover(*self._download_sync(client, self.url, deadline))
+                return self._accept(*self._download_sync(client, self.url, deadline))
+        except _FetchFailed as exc:
+            return self._failed(str(exc), exc.cause)
         except Exception as exc:
             return self._failed(f"could not fetch it ({type(exc).__name__})")
+
+    def _download_sync(self, client: Any, url: str, deadline: float) -> tuple[int, bytes]:
+        with client.stream("GET", url) as response:
+            body = bytearray()
+            if response.status_code == 200:
+                for chunk in response.iter_bytes():
+                    body += chunk
+                    if len(body) > self.options.max_bytes or time.monotonic() > deadline:
+                        break
+            return self._downloaded(response.status_code, body, deadline)
 
     # -- shared ------------------------------------------------------------------------------
 
@@ -344,28 +392,65 @@ class RemoteJWKS:
             "headers": {"Accept": "application/jwk-set+json, application/json", **self.options.headers},
         }
 
+    def _downloaded(self, status: int, body: bytearray, deadline: float) -> tuple[int, bytes]:
+        if time.monotonic() > deadline:
+            raise _FetchFailed(f"the answer took longer than {self.options.timeout} s")
+        if status != 200:
+            raise _FetchFailed(f"the issuer answered HTTP {status}")
+        if len(body) > self.options.max_bytes:
+            raise _FetchFailed(f"the document is larger than {self.options.max_bytes} bytes")
+        return status, bytes(body)
+
+    def _discover(self, status: int, body: bytes) -> None:
+        """Take the JWKS URL from a fetched OpenID configuration, if its ``issuer`` is exactly ours."""
+        try:
+            document = json.loads(body)
+        except (ValueError, RecursionError):
+            document = None
+        if not isinstance(document, dict):
+            raise _FetchFailed(
+                "the OpenID configuration is not a JSON object", "the issuer's OpenID configuration is unusable"
+            )
+        if document.get("issuer") != self.issuer:
+            logger.error(
+                "OpenID configuration %s: its 'issuer' is not %r exactly; refusing every token until it is",
+                self.url,
+                self.issuer,
+            )
+            raise _FetchFailed(
+                "the OpenID configuration names another issuer than iss=",
+                "the issuer's OpenID configuration names another issuer",
+            )
+        try:
+            jwks_uri = check_jwks_url(document.get("jwks_uri", ""), allow_http=self.options.allow_http)
+        except ConfigurationError:
+            raise _FetchFailed(
+                "the OpenID configuration has no acceptable https 'jwks_uri'",
+                "the issuer's OpenID configuration is unusable",
+            ) from None
+        logger.info("OpenID configuration %s: the key set is at %s", self.url, jwks_uri)
+        self.url = jwks_uri
+        self.discovered = True
+
     def _accept(self, status: int, body: bytes) -> bool:
         """Install the keys of a fetched document; ``True`` if they changed."""
         try:
-            if status != 200:
-                raise _FetchFailed(f"the issuer answered HTTP {status}")
-            if len(body) > self.options.max_bytes:
-                raise _FetchFailed(f"the document is larger than {self.options.max_bytes} bytes")
             try:
                 found, ignored = keys_from_jwks(body, algorithm=self.algorithm)
             except ValueError as exc:
                 raise _FetchFailed(str(exc)) from None
             if not found:
-                raise _FetchFailed("it holds no usable key (" + ("; ".join(ignored) or "no keys") + ")")
+                reason = no_usable_key(jwk_entries(body)[:MAX_JWKS_KEYS], self.algorithm)
+                raise _FetchFailed(reason, reason.partition(":")[0])
         except _FetchFailed as exc:
-            return self._failed(str(exc))
+            return self._failed(str(exc), exc.cause)
         for reason in ignored:
             if reason not in self._reported:  # once, not at every refresh
                 self._reported.add(reason)
                 logger.warning("JWKS %s: ignoring %s", self.url, reason)
         self._fetched_at = self.clock()
         self._failed_at = None
-        self.last_error = None
+        self.last_error = self.cause = None
         new = KeySet(self.algorithm or "", None, dict(found.items()))
         changed = dict(new.verifying) != dict(self.keys.verifying)
         if changed:
@@ -373,9 +458,10 @@ class RemoteJWKS:
             self._publish(new)
         return changed
 
-    def _failed(self, reason: str) -> bool:
+    def _failed(self, reason: str, cause: str | None = None) -> bool:
         self._failed_at = self.clock()
         self.last_error = reason
+        self.cause = cause
         logger.warning(
             "JWKS %s: %s; %s",
             self.url,
@@ -401,8 +487,21 @@ def build_keys(
     jwks: Mapping[str, Any] | str | bytes | None,
     jwks_url: str | None,
     jwks_options: JWKSOptions | None,
+    oidc_discovery: bool = False,
+    iss: str = "",
 ) -> tuple[KeySet, RemoteJWKS | None]:
-    """Decide where an ApoJWT's keys come from: local material, a JWK set document or a URL."""
+    """Decide where an ApoJWT's keys come from: local material, a JWK set document, a URL or ``iss``'s discovery."""
+    if oidc_discovery:
+        if jwks is not None or jwks_url is not None:
+            raise ConfigurationError(
+                "oidc_discovery=True finds the key set from iss=: do not combine it with jwks= or jwks_url=."
+            )
+        if not isinstance(iss, str) or not iss:
+            raise ConfigurationError(
+                "oidc_discovery=True needs iss=, the issuer URL exactly as its tokens and its OpenID configuration "
+                'say it (e.g. iss="https://auth.example.com/realms/shop").'
+            )
+        jwks_url = discovery_url(iss)
     if isinstance(public_key, (str, bytes)) or (public_key is not None and not isinstance(public_key, Iterable)):
         public_keys: list[KeyMaterial] = [public_key]
     else:
@@ -422,9 +521,9 @@ def build_keys(
     if jwks is not None and jwks_url is not None:
         raise ConfigurationError("Pass either jwks= (a JWK set) or jwks_url= (where to fetch it), not both.")
     if secret is not None or public_keys or list(previous_keys) or kid is not None:
+        what = "oidc_discovery=True builds" if oidc_discovery else "jwks=/jwks_url= build"
         raise ConfigurationError(
-            "jwks=/jwks_url= build a verify-only instance: do not combine them with a secret, "
-            "public_key=, previous_keys= or kid=."
+            f"{what} a verify-only instance: do not combine it with a secret, public_key=, previous_keys= or kid=."
         )
     # HS* (the default) means "not chosen": each key then brings its own algorithm.
     pinned = algorithm if algorithm in ASYMMETRIC_ALGORITHMS else None
@@ -435,7 +534,12 @@ def build_keys(
             raise ConfigurationError("jwks_options= only applies together with jwks_url=.")
         return KeySet.from_jwks(jwks, algorithm=pinned), None
     assert jwks_url is not None  # noqa: S101 - narrowed above
-    source = RemoteJWKS(jwks_url, algorithm=pinned, options=jwks_options)
+    try:
+        source = RemoteJWKS(jwks_url, algorithm=pinned, options=jwks_options, issuer=iss if oidc_discovery else None)
+    except ConfigurationError as exc:
+        if not oidc_discovery:
+            raise
+        raise ConfigurationError(f"oidc_discovery=True: iss={iss!r} is not usable ({exc.detail})") from None
     return source.keys, source
 
 

@@ -1,4 +1,4 @@
-"""Key material, the algorithm allow-list, ``kid`` and JWK documents.
+"""Key material, ``kid`` and JWK documents (the algorithm allow-list is in ``algorithms``).
 
 Keys are loaded and prepared once, when ``ApoJWT`` is built (or when a remote
 JWKS is fetched); the request path only looks them up by ``kid``. The ``kid``
@@ -11,7 +11,6 @@ the algorithm its header asks for.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import inspect
 import json
@@ -21,7 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import (
     load_der_private_key,
     load_der_public_key,
@@ -30,8 +29,25 @@ from cryptography.hazmat.primitives.serialization import (
     load_ssh_public_key,
 )
 from cryptography.x509 import load_pem_x509_certificate
-from jwt.algorithms import Algorithm, get_default_algorithms
+from jwt.algorithms import Algorithm
 
+from .algorithms import (
+    ALGORITHM_OBJECTS,
+    ASYMMETRIC_ALGORITHMS,
+    EC_ALGORITHM_BY_CURVE,
+    EC_CURVES,
+    HMAC_ALGORITHMS,
+    PRIVATE_JWK_MEMBERS,
+    PRIVATE_TYPES,
+    PUBLIC_TYPES,
+    SUPPORTED_ALGORITHMS,
+    PrivateKey,
+    PublicKey,
+    check_algorithm,
+    check_fits,
+    jwk_thumbprint,
+    no_usable_key,
+)
 from .errors import ConfigurationError
 
 __all__ = [
@@ -47,51 +63,20 @@ __all__ = [
     "WeakSecretWarning",
     "check_algorithm",
     "jwk_thumbprint",
+    "jwk_entries",
     "keys_from_jwks",
     "load_key",
+    "no_usable_key",
 ]
-
-HMAC_ALGORITHMS: Mapping[str, int] = {"HS256": 32, "HS384": 48, "HS512": 64}
-"""HMAC algorithms and the minimum secret length in bytes (RFC 7518 §3.2)."""
-
-ASYMMETRIC_ALGORITHMS: frozenset[str] = frozenset(
-    {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
-)
-"""Asymmetric algorithms: verify with a public key, sign with the private one."""
-
-SUPPORTED_ALGORITHMS: frozenset[str] = frozenset(HMAC_ALGORITHMS) | ASYMMETRIC_ALGORITHMS
-"""Every algorithm ApoJWT accepts in configuration. ``none`` is never among them."""
 
 MAX_JWKS_KEYS: Final = 64
 """A JWK set with more entries than this is cut: only the first ones are considered."""
 
-_EC_CURVES: Final[Mapping[str, type[ec.EllipticCurve]]] = {
-    "ES256": ec.SECP256R1,
-    "ES384": ec.SECP384R1,
-    "ES512": ec.SECP521R1,
-}
-_EC_ALG_BY_CRV: Final = {"P-256": "ES256", "P-384": "ES384", "P-521": "ES512"}
-_PRIVATE_JWK_MEMBERS: Final = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth", "k"})
 _MAX_KID_LENGTH: Final = 256
 
-PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey | ed25519.Ed25519PrivateKey | ed448.Ed448PrivateKey
-"""A private key object ApoJWT can sign with."""
-PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | ed448.Ed448PublicKey
-"""A public key object ApoJWT can verify with."""
 KeyMaterial = str | bytes | PrivateKey | PublicKey
 """What may be passed as a key: an HMAC secret, a PEM string/bytes, or a key object."""
 
-_PRIVATE_TYPES: Final = (
-    rsa.RSAPrivateKey,
-    ec.EllipticCurvePrivateKey,
-    ed25519.Ed25519PrivateKey,
-    ed448.Ed448PrivateKey,
-)
-_PUBLIC_TYPES: Final = (rsa.RSAPublicKey, ec.EllipticCurvePublicKey, ed25519.Ed25519PublicKey, ed448.Ed448PublicKey)
-
-_ALGORITHM_OBJECTS: dict[str, Algorithm] = {
-    name: algo for name, algo in get_default_algorithms().items() if name in SUPPORTED_ALGORITHMS
-}
 _PACKAGE_DIR: Final = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -132,7 +117,7 @@ class VerificationKey:
     def __post_init__(self) -> None:
         """Attach PyJWT's algorithm object and, for HMAC, the prepared MAC."""
         if self.algorithm_object is None:
-            object.__setattr__(self, "algorithm_object", _ALGORITHM_OBJECTS[self.algorithm])
+            object.__setattr__(self, "algorithm_object", ALGORITHM_OBJECTS[self.algorithm])
         if self.mac is None and self.algorithm in HMAC_ALGORITHMS:
             object.__setattr__(self, "mac", prepared_hmac(self.key, self.algorithm))
 
@@ -146,7 +131,7 @@ class VerificationKey:
         if self.is_hmac:
             raise ConfigurationError("An HMAC secret has no public JWK: it must never be published.")
         jwk: dict[str, Any] = json.loads(self.algorithm_object.to_jwk(self.key))
-        if _PRIVATE_JWK_MEMBERS & jwk.keys():  # pragma: no cover - keys are made public when loaded
+        if PRIVATE_JWK_MEMBERS & jwk.keys():  # pragma: no cover - keys are made public when loaded
             raise ConfigurationError("Refusing to publish private key material.")
         jwk.update({"kid": self.kid, "alg": self.algorithm, "use": "sig"})
         return jwk
@@ -196,25 +181,6 @@ class SigningKey:
     kid: str | None = None
 
 
-def jwk_thumbprint(public_jwk: Mapping[str, Any]) -> str:
-    """Compute the RFC 7638 SHA-256 thumbprint of a public JWK, base64url-encoded.
-
-    Example:
-        ```python
-        kid = jwk_thumbprint({"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"})
-        ```
-    """
-    required = {
-        "RSA": ("e", "kty", "n"),
-        "EC": ("crv", "kty", "x", "y"),
-        "OKP": ("crv", "kty", "x"),
-        "oct": ("k", "kty"),
-    }[str(public_jwk["kty"])]
-    canonical = json.dumps({k: public_jwk[k] for k in required}, separators=(",", ":"), sort_keys=True)
-    digest = hashlib.sha256(canonical.encode()).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-
-
 def _parses_as_key(secret: bytes) -> bool:
     """Whether ``secret`` is really a key (PEM, DER, OpenSSH or JWK): algorithm-confusion bait."""
     text = secret.decode("latin-1").strip()
@@ -238,46 +204,6 @@ def _parses_as_key(secret: bytes) -> bool:
     return True
 
 
-def _check_fits(algorithm: str, key: PrivateKey | PublicKey) -> None:
-    """Refuse a key that does not belong to the algorithm's family."""
-    ok: bool
-    if algorithm.startswith(("RS", "PS")):
-        ok = isinstance(key, (rsa.RSAPrivateKey, rsa.RSAPublicKey))
-        if isinstance(key, (rsa.RSAPrivateKey, rsa.RSAPublicKey)) and key.key_size < 2048:
-            raise ConfigurationError(
-                f"The RSA key is {key.key_size} bits; {algorithm} needs at least 2048 bits. "
-                "Generate a new key with `apojwt keygen rsa`."
-            )
-    elif algorithm.startswith("ES"):
-        ok = isinstance(key, (ec.EllipticCurvePrivateKey, ec.EllipticCurvePublicKey)) and isinstance(
-            key.curve, _EC_CURVES[algorithm]
-        )
-    elif algorithm == "EdDSA":
-        ok = isinstance(
-            key,
-            (ed25519.Ed25519PrivateKey, ed25519.Ed25519PublicKey, ed448.Ed448PrivateKey, ed448.Ed448PublicKey),
-        )
-    else:
-        ok = False
-    if not ok:
-        raise ConfigurationError(
-            f"The key given does not fit algorithm {algorithm!r} "
-            f"(got {type(key).__name__}). Pass a key of the algorithm's family, "
-            "or set algorithm= to match the key."
-        )
-
-
-def check_algorithm(algorithm: str) -> str:
-    """Return ``algorithm`` if it is supported, else raise ``ConfigurationError``."""
-    if algorithm not in SUPPORTED_ALGORITHMS:
-        raise ConfigurationError(
-            f"Unsupported algorithm {algorithm!r}. Choose one of: "
-            + ", ".join(sorted(SUPPORTED_ALGORITHMS))
-            + " ('none' is never allowed)."
-        )
-    return algorithm
-
-
 def load_key(material: KeyMaterial) -> PrivateKey | PublicKey:
     """Load a PEM private key, PEM public key or certificate (or pass a key object through).
 
@@ -289,7 +215,7 @@ def load_key(material: KeyMaterial) -> PrivateKey | PublicKey:
         key = load_key(open("private.pem").read())
         ```
     """
-    if isinstance(material, _PRIVATE_TYPES + _PUBLIC_TYPES):
+    if isinstance(material, PRIVATE_TYPES + PUBLIC_TYPES):
         return material
     if not isinstance(material, (str, bytes)):
         raise ConfigurationError(f"Expected a PEM key or a key object, got {type(material).__name__}.")
@@ -308,7 +234,7 @@ def load_key(material: KeyMaterial) -> PrivateKey | PublicKey:
             "Pass an unencrypted PKCS#8 or traditional PEM key, or a SubjectPublicKeyInfo public key "
             "(see `apojwt keygen`)."
         ) from None
-    if not isinstance(loaded, _PRIVATE_TYPES + _PUBLIC_TYPES):
+    if not isinstance(loaded, PRIVATE_TYPES + PUBLIC_TYPES):
         raise ConfigurationError(
             f"Unsupported key type {type(loaded).__name__}: use an RSA, EC (P-256/384/521), Ed25519 or Ed448 key."
         )
@@ -324,7 +250,7 @@ def _suggestion(material: object) -> str:
     if isinstance(key, (rsa.RSAPrivateKey, rsa.RSAPublicKey)):
         return ' (algorithm="RS256" or "PS256" for this RSA key)'
     if isinstance(key, (ec.EllipticCurvePrivateKey, ec.EllipticCurvePublicKey)):
-        for alg, curve in _EC_CURVES.items():
+        for alg, curve in EC_CURVES.items():
             if isinstance(key.curve, curve):
                 return f' (algorithm="{alg}" for this key)'
         return ""
@@ -332,7 +258,7 @@ def _suggestion(material: object) -> str:
 
 
 def _public_of(key: PrivateKey | PublicKey) -> PublicKey:
-    return key.public_key() if isinstance(key, _PRIVATE_TYPES) else key
+    return key.public_key() if isinstance(key, PRIVATE_TYPES) else key
 
 
 def _hmac_secret(material: KeyMaterial, algorithm: str, *, strict: bool, what: str) -> bytes:
@@ -369,17 +295,38 @@ def _hmac_kid(secret: bytes) -> str:
 
 
 def _algorithm_for_jwk(jwk: Mapping[str, Any], pinned: str | None) -> str | None:
-    """The one algorithm a JWK may be used with, or ``None`` when it must be ignored."""
+    """The one algorithm a JWK may be used with, or ``None`` when it must be ignored.
+
+    A key without ``alg`` (Entra ID publishes RSA keys so) takes the pinned algorithm when its
+    type fits it (checked once the key is loaded); unpinned, EC and OKP keys name theirs by curve.
+    """
     declared = jwk.get("alg")
     if pinned is not None:
         return pinned if declared in (None, pinned) else None
     if declared is not None:
         return declared if declared in ASYMMETRIC_ALGORITHMS else None
     if jwk.get("kty") == "EC":
-        return _EC_ALG_BY_CRV.get(str(jwk.get("crv")))
+        return EC_ALGORITHM_BY_CURVE.get(str(jwk.get("crv")))
     if jwk.get("kty") == "OKP":
         return "EdDSA"
     return None  # RSA without "alg" is ambiguous (RS* or PS*): pin algorithm= to accept it
+
+
+def jwk_entries(document: Mapping[str, Any] | str | bytes) -> list[Any]:
+    """The ``keys`` list of a JWK set document (text or parsed).
+
+    Raises:
+        ValueError: the document is not a JWK set at all.
+    """
+    if isinstance(document, (str, bytes)):
+        try:
+            document = json.loads(document)
+        except (ValueError, RecursionError):
+            raise ValueError("the JWK set is not valid JSON") from None
+    if not isinstance(document, Mapping) or not isinstance(document.get("keys"), list):
+        raise ValueError('a JWK set is a JSON object {"keys": [...]}')
+    entries: list[Any] = document["keys"]
+    return entries
 
 
 def keys_from_jwks(
@@ -402,16 +349,10 @@ def keys_from_jwks(
         keys, ignored = keys_from_jwks({"keys": [...]}, algorithm="RS256")
         ```
     """
-    if isinstance(document, (str, bytes)):
-        try:
-            document = json.loads(document)
-        except (ValueError, RecursionError):
-            raise ValueError("the JWK set is not valid JSON") from None
-    if not isinstance(document, Mapping) or not isinstance(document.get("keys"), list):
-        raise ValueError('a JWK set is a JSON object {"keys": [...]}')
+    entries = jwk_entries(document)
     found: dict[str, VerificationKey] = {}
     ignored: list[str] = []
-    for index, jwk in enumerate(document["keys"][:MAX_JWKS_KEYS]):
+    for index, jwk in enumerate(entries[:MAX_JWKS_KEYS]):
         where = f"key #{index}"
         if not isinstance(jwk, Mapping):
             ignored.append(f"{where}: not a JSON object")
@@ -419,7 +360,7 @@ def keys_from_jwks(
         if jwk.get("kty") not in ("RSA", "EC", "OKP"):
             ignored.append(f"{where}: key type {jwk.get('kty')!r} is not an asymmetric signing key")
             continue
-        if _PRIVATE_JWK_MEMBERS & jwk.keys():
+        if PRIVATE_JWK_MEMBERS & jwk.keys():
             ignored.append(f"{where}: contains private key material (never publish it)")
             continue
         if jwk.get("use", "sig") != "sig" or ("key_ops" in jwk and "verify" not in (jwk.get("key_ops") or ())):
@@ -427,13 +368,16 @@ def keys_from_jwks(
             continue
         alg = _algorithm_for_jwk(jwk, algorithm)
         if alg is None:
-            ignored.append(f"{where}: algorithm {jwk.get('alg')!r} is not the one configured or not usable")
+            declared = jwk.get("alg")
+            shown = repr(declared) if declared is None or declared in SUPPORTED_ALGORITHMS else "(unknown)"
+            hint = " (a key without 'alg': pass algorithm= to use it)" if declared is None else ""
+            ignored.append(f"{where}: algorithm {shown} is not the one configured or not usable{hint}")
             continue
         try:
-            key = _ALGORITHM_OBJECTS[alg].from_jwk(dict(jwk))
-            if not isinstance(key, _PUBLIC_TYPES):
+            key = ALGORITHM_OBJECTS[alg].from_jwk(dict(jwk))
+            if not isinstance(key, PUBLIC_TYPES):
                 raise ValueError("not a public key")
-            _check_fits(alg, key)
+            check_fits(alg, key)
             kid = jwk.get("kid")
             if kid is None:
                 kid = jwk_thumbprint(jwk)
@@ -450,7 +394,7 @@ def keys_from_jwks(
             ignored.append(f"{where}: duplicate kid {kid!r}")
             continue
         found[kid] = VerificationKey(alg, key, kid)
-    if len(document["keys"]) > MAX_JWKS_KEYS:
+    if len(entries) > MAX_JWKS_KEYS:
         ignored.append(f"only the first {MAX_JWKS_KEYS} keys were considered")
     return found, ignored
 
@@ -545,7 +489,8 @@ class KeySet:
             raise ConfigurationError(f"{what} is not usable: {exc}.") from None
         if not found:
             reasons = "; ".join(ignored) or "it has no keys"
-            raise ConfigurationError(f"{what} has no key usable for verifying tokens: {reasons}.")
+            summary = no_usable_key(jwk_entries(document)[:MAX_JWKS_KEYS], algorithm)
+            raise ConfigurationError(f"{what} has no key usable for verifying tokens: {summary} ({reasons}).")
         return cls(algorithm or "", None, dict(found.items()))
 
     @classmethod
@@ -601,14 +546,14 @@ class KeySet:
                 f"{algorithm} needs a key: pass a PEM private key to sign and verify, "
                 "or public_key=/jwks=/jwks_url= to verify only."
             )
-        algo_obj = _ALGORITHM_OBJECTS[algorithm]
+        algo_obj = ALGORITHM_OBJECTS[algorithm]
         for index, (given, key) in enumerate(loaded):
-            _check_fits(algorithm, key)
+            check_fits(algorithm, key)
             public = _public_of(key)
             key_id: str = given or jwk_thumbprint(json.loads(algo_obj.to_jwk(public)))
             if key_id in verifying:
                 continue
             verifying[key_id] = VerificationKey(algorithm, public, key_id)
-            if index == 0 and secret is not None and isinstance(key, _PRIVATE_TYPES):
+            if index == 0 and secret is not None and isinstance(key, PRIVATE_TYPES):
                 signing = SigningKey(algorithm, key, key_id)
         return cls(algorithm, signing, verifying)

@@ -15,6 +15,9 @@ No web framework is imported here. Verification is strict (RFC 8725):
 Wire format (compatible with apojwt 1.x): ``sub``, ``perms``, ``data``, ``exp``,
 ``nbf``, ``iat``, ``iss``, ``aud``; this package adds ``type``
 (``"access"``/``"refresh"``), ``jti``, ``fresh`` and, on refresh tokens, ``fam``.
+
+Tokens of other issuers (``permissions_claim`` other than ``perms``) follow
+RFC 9068 instead: see :meth:`TokenCodec.check_claims`.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from typing import Any, Final, Literal
 
 import jwt
 
+from .claims import PermissionsClaim
 from .errors import (
     ExpiredTokenError,
     ImmatureTokenError,
@@ -62,6 +66,8 @@ _CANONICAL_TAIL = {
     3: frozenset("AEIMQUYcgkosw048"),
 }
 _HEADER_CACHE_SIZE: Final = 64
+# RFC 9068 §2.1 and plain JWTs; compared case-insensitively, "application/" optional (RFC 7515 §4.1.9).
+_ACCESS_TOKEN_TYPS: Final = frozenset({"at+jwt", "jwt"})
 _UNDERSTOOD_HEADERS = frozenset({"alg", "typ", "kid", "cty", "jku", "x5u", "jwk", "x5c", "x5t", "x5t#S256"})
 
 
@@ -160,8 +166,12 @@ class TokenCodec:
         leeway: float = 0,
         max_token_bytes: int = DEFAULT_MAX_TOKEN_BYTES,
         clock: Callable[[], float] = time.time,
+        permissions_claim: PermissionsClaim | None = None,
     ) -> None:
-        """Store the verification policy; keys must already be loaded."""
+        """Store the verification policy; keys must already be loaded.
+
+        ``permissions_claim`` other than ``perms``: the tokens come from another issuer (RFC 9068 rules).
+        """
         self.keys = keys
         self.issuer = issuer
         self.audience = tuple(audience)
@@ -169,6 +179,10 @@ class TokenCodec:
         self.leeway = leeway
         self.max_token_bytes = max_token_bytes
         self.clock = clock
+        self.permissions_claim = (
+            None if permissions_claim is None or permissions_claim.is_default else permissions_claim
+        )
+        """Where permissions are read from, for another issuer's tokens; ``None``: apojwt 1.x's ``perms``."""
         # Parsed headers by their exact segment: an issuer sends the same few headers all day.
         # Never mutated by readers; only the parse is cached, key selection runs every time.
         # Measured: 20 us -> 10 us per HS256 verification (the header's base64url and checked JSON parse).
@@ -273,6 +287,21 @@ class TokenCodec:
         Raises:
             InvalidTokenError: a subclass saying what is wrong.
         """
+        claims = self._verified(token, expected_type, key)
+        if expected_type == ACCESS and self.permissions_claim is not None:
+            self.permissions_claim.read(claims)  # the shape of the permissions is part of validity
+        return claims
+
+    def verify_access(self, token: str) -> tuple[Claims, tuple[str, ...] | None]:
+        """Verify an access token; return its claims and its permissions, read once.
+
+        The permissions are ``None`` for apojwt 1.x tokens: ``claims["perms"]``, checked, is them.
+        """
+        claims = self._verified(token, ACCESS, None)
+        claim = self.permissions_claim
+        return claims, (None if claim is None else claim.read(claims))
+
+    def _verified(self, token: str, expected_type: TokenType, key: VerificationKey | None) -> Claims:
         if not isinstance(token, str):
             raise MalformedTokenError
         header, signing_input, signature, payload_segment = self.split(token)
@@ -284,7 +313,7 @@ class TokenCodec:
             raise InvalidAlgorithmError
         self.check_signature(key, signing_input, signature)
         claims = _json_object(_b64decode(payload_segment))
-        self.check_claims(claims, expected_type)
+        self.check_claims(claims, expected_type, header)
         return claims
 
     def _kidless_key(
@@ -301,8 +330,17 @@ class TokenCodec:
             return candidate
         return first  # verified again by the caller, and rejected
 
-    def check_claims(self, claims: Mapping[str, Any], expected_type: TokenType) -> None:
-        """Validate time, issuer, audience, type and the types of every known claim."""
+    def check_claims(
+        self, claims: Mapping[str, Any], expected_type: TokenType, header: Mapping[str, Any] | None = None
+    ) -> None:
+        """Validate time, issuer, audience, type and the types of every known claim.
+
+        Token types: apojwt 1.x tells them by shape (``perms``: access) or by this package's
+        ``type`` claim. Another issuer's token (``permissions_claim`` not ``perms``) is an
+        access token unless it says otherwise: a ``typ`` header other than ``at+jwt`` (RFC 9068)
+        or ``JWT``, a ``typ`` claim other than ``Bearer`` (Keycloak's ``Refresh``, ``ID``...) or
+        this package's ``type: refresh`` refuse it; ``sub`` is required (RFC 9068 §2.2).
+        """
         now = self.clock()
         leeway = self.leeway
         get = claims.get
@@ -327,7 +365,10 @@ class TokenCodec:
             raise InvalidIssuerError
         self._check_issuer(get("iss", None))
         self._check_audience(get("aud", None), "aud" in claims)
-        self._check_type(claims, expected_type)
+        if self.permissions_claim is None or expected_type != ACCESS:
+            self._check_type(claims, expected_type)
+        else:
+            _check_foreign_access_type(header or {}, claims)
         if "jti" in claims:
             jti = claims["jti"]
             if not isinstance(jti, str) or not jti:
@@ -384,6 +425,23 @@ class TokenCodec:
             sub = claims.get("sub")
             if sub is not None and not isinstance(sub, str):
                 raise InvalidClaimError("The token's 'sub' claim is not a string.")
+
+
+def _check_foreign_access_type(header: Mapping[str, Any], claims: Mapping[str, Any]) -> None:
+    """Another issuer's token: an access token unless its ``typ`` header or claim, or ``type``, says otherwise."""
+    typ = header.get("typ")
+    if typ is not None:
+        media = typ.lower() if isinstance(typ, str) else ""
+        if media.startswith("application/"):
+            media = media[len("application/") :]
+        if media not in _ACCESS_TOKEN_TYPS:
+            raise WrongTokenTypeError("Wrong token type: the token's 'typ' header says it is not an access token.")
+    if "typ" in claims and not (isinstance(claims["typ"], str) and claims["typ"].lower() == "bearer"):
+        raise WrongTokenTypeError("Wrong token type: the token's 'typ' claim says it is not an access token.")
+    if "type" in claims and claims["type"] != ACCESS:
+        raise WrongTokenTypeError("Wrong token type: this endpoint expects an access token.")
+    if not isinstance(claims.get("sub"), str):
+        raise InvalidClaimError("The token's 'sub' claim is missing or not a string.")
 
 
 def encode_segment(obj: Mapping[str, Any]) -> str:

@@ -19,7 +19,7 @@ from .context import TokenContext
 from .errors import UnknownKeyError
 from .keys import KeySet
 from .permissions import PermissionPolicy
-from .tokens import ACCESS, Claims, TokenCodec
+from .tokens import Claims, TokenCodec
 
 __all__ = ["KeySource", "Verifier"]
 
@@ -88,6 +88,7 @@ class Verifier:
             leeway=settings.leeway,
             max_token_bytes=settings.max_token_bytes,
             clock=settings.clock,
+            permissions_claim=settings.permissions_claim,
         )
         return cls(
             codec, policy=policy, data_model=settings.data_model, key_source=key_source, cache_size=settings.cache_size
@@ -133,7 +134,7 @@ class Verifier:
         cache = self.cache
         codec = self.codec
         if cache is None or type(token) is not str:
-            return self._build(token, codec.verify(token, ACCESS))
+            return self._build(token, *codec.verify_access(token))
         entry = cache.get(token)
         if entry is not None:
             now = codec.clock()
@@ -142,13 +143,13 @@ class Verifier:
             if entry.keys is codec.keys and not (now - leeway >= entry.exp) and not (entry.start > now + leeway):
                 return entry.context(token)
             cache.discard(token)  # out of its time window or keys changed: verify from scratch
-        claims = codec.verify(token, ACCESS)
-        context = self._build(token, claims)  # raises (nothing cached) if data misfits data_model
-        cache.admit(token, claims, codec.keys, self._cache_config)
+        claims, permissions = codec.verify_access(token)  # permissions read once, kept by the cache entry
+        context = self._build(token, claims, permissions)  # raises (nothing cached) if data misfits data_model
+        cache.admit(token, claims, codec.keys, self._cache_config, permissions)
         return context
 
-    def _build(self, token: str, claims: Claims) -> TokenContext[Any]:
-        return new_context(self.context_class, claims, token, self.policy, self.data_model)
+    def _build(self, token: str, claims: Claims, permissions: tuple[str, ...] | None) -> TokenContext[Any]:
+        return new_context(self.context_class, claims, token, self.policy, self.data_model, permissions)
 
     def use_keys(self, keys: KeySet) -> None:
         """Swap in a new key set (a refetched JWKS); cached verifications under the old one miss."""
