@@ -1,6 +1,6 @@
 """Token-state stores: the protocol, the in-memory store and (extra ``redis``) the Redis store."""
 
-from .base import TokenStore
+from .base import SessionIndex, TokenStore
 from .memory import MemoryStore
 
-__all__ = ["MemoryStore", "TokenStore"]
+__all__ = ["MemoryStore", "SessionIndex", "TokenStore"]

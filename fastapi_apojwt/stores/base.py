@@ -12,13 +12,18 @@ the protocol is structural) and pass an instance as ``ApoJWT(store=...)``.
 * A revocation, once acknowledged, must hold for its whole ``ttl``.
 * When the backend cannot answer, raise (``ServiceUnavailableError``, or any
   exception: ApoJWT turns it into a 503). Never answer "not revoked" on failure.
+
+A store that can also list a subject's login sessions (for
+``ajwt.list_sessions``) implements the two coroutines of :class:`SessionIndex`
+as well; it is a separate protocol, so a store without them is still a
+``TokenStore``.
 """
 
 from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-__all__ = ["TokenStore"]
+__all__ = ["SessionIndex", "TokenStore"]
 
 
 @runtime_checkable
@@ -59,4 +64,39 @@ class TokenStore(Protocol):
 
     async def close(self) -> None:
         """Release connections."""
+        ...
+
+
+@runtime_checkable
+class SessionIndex(Protocol):
+    """What a store needs to list a subject's login sessions (refresh families).
+
+    Optional: ApoJWT uses it when its store has these two coroutines. Times are
+    UNIX timestamps in seconds; each session is forgotten once its
+    ``expires_at`` passes, so nothing grows without bound (a store may also
+    keep only the most recent sessions of a subject, e.g. 1,000).
+
+    Example:
+        ```python
+        store = MemoryStore()
+        assert isinstance(store, SessionIndex)
+        await store.add_session("alice", family, created_at=now, refreshed_at=now, expires_at=now + 86400)
+        [(family, created_at, refreshed_at, expires_at)] = await store.sessions("alice")
+        ```
+    """
+
+    async def add_session(
+        self, sub: str, family: str, *, created_at: float, refreshed_at: float, expires_at: float
+    ) -> None:
+        """Record or update one login session (refresh family) of ``sub``.
+
+        It is forgotten once ``expires_at`` passes.
+        """
+        ...
+
+    async def sessions(self, sub: str) -> list[tuple[str, float, float, float]]:
+        """The recorded, unexpired sessions of ``sub``, newest ``created_at`` first.
+
+        Each is ``(family, created_at, refreshed_at, expires_at)``.
+        """
         ...

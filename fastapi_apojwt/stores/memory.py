@@ -8,6 +8,11 @@ from collections.abc import Callable
 
 __all__ = ["MemoryStore"]
 
+MAX_SESSIONS = 1000
+"""Sessions kept per subject; beyond that, the one that would expire first is dropped."""
+
+_Session = tuple[float, float, float]  # (created_at, refreshed_at, expires_at)
+
 
 class _ExpiringSet:
     """A dict of key -> expiry with lazy, amortised pruning."""
@@ -59,6 +64,8 @@ class MemoryStore:
         self._families = _ExpiringSet(clock)
         self._used = _ExpiringSet(clock)
         self._subjects: dict[str, tuple[float, float]] = {}  # sub -> (cut-off, keep until)
+        self._sessions: dict[str, dict[str, _Session]] = {}  # sub -> family -> times
+        self._sweep_sessions_at = 1024  # number of subjects at which expired sessions are swept
 
     async def is_revoked(self, *, jti: str | None, sub: str, issued_at: float, family: str | None = None) -> bool:
         """See :meth:`TokenStore.is_revoked`."""
@@ -102,6 +109,36 @@ class MemoryStore:
             return False
         self._used.add(jti, self._clock() + ttl)
         return True
+
+    async def add_session(
+        self, sub: str, family: str, *, created_at: float, refreshed_at: float, expires_at: float
+    ) -> None:
+        """See :meth:`SessionIndex.add_session`. Expired sessions are pruned on write, at most 1,000 kept."""
+        now = self._clock()
+        sessions = self._sessions.get(sub)
+        if sessions is None:
+            if expires_at <= now:
+                return
+            if len(self._sessions) >= self._sweep_sessions_at:  # amortised: forget subjects with nothing live
+                for key in [k for k, v in self._sessions.items() if all(s[2] <= now for s in v.values())]:
+                    del self._sessions[key]
+                self._sweep_sessions_at = max(1024, 2 * len(self._sessions))
+            sessions = self._sessions[sub] = {}
+        for key in [k for k, s in sessions.items() if s[2] <= now]:
+            del sessions[key]
+        if expires_at > now:
+            sessions[family] = (created_at, refreshed_at, expires_at)
+        while len(sessions) > MAX_SESSIONS:
+            del sessions[min(sessions, key=lambda k: sessions[k][2])]
+        if not sessions:
+            del self._sessions[sub]
+
+    async def sessions(self, sub: str) -> list[tuple[str, float, float, float]]:
+        """See :meth:`SessionIndex.sessions`."""
+        now = self._clock()
+        found = [(family, *times) for family, times in self._sessions.get(sub, {}).items() if times[2] > now]
+        found.sort(key=lambda session: session[1], reverse=True)
+        return found
 
     async def close(self) -> None:
         """Nothing to release."""

@@ -1,29 +1,54 @@
 """A token store in Redis, shared by every process and machine of a service (extra ``redis``).
 
+Works with a single Redis (or a primary with replicas) and with Redis Cluster.
 Keys (all under a configurable prefix, all with a TTL, so nothing grows
-without bound)::
+without bound); ``h(x)`` is the first 16 hex digits of ``sha256(x)``, so the
+hash tag ``{...}`` is well formed whatever the subject or id holds::
 
-    <prefix>t:<jti>   a revoked token        ("1", until the token expires)
-    <prefix>f:<fam>   a revoked family       ("1", for the longest token lifetime)
-    <prefix>s:<sub>   a subject's cut-off    (a timestamp; later cut-offs win)
-    <prefix>u:<jti>   a used refresh token   (its family, until the token expires)
+    <prefix>t:{h(jti)}           a revoked token        ("1", until the token expires)
+    <prefix>f:{Fh(fam)}          a revoked family       ("1", for the longest token lifetime)
+    <prefix>u:{Fh(fam)}:<jti>    a used refresh token   (the using call's nonce, until the token expires)
+    <prefix>s:{Sh(sub)}          a subject's cut-off    (a timestamp; later cut-offs win)
+    <prefix>i:{Sh(sub)}          a subject's sessions   (hash: family -> "created refreshed expires")
+    <prefix>x:{Sh(sub)}          their expiry order     (sorted set: family scored by expiry)
 
-``is_revoked`` is one ``MGET``; ``use_refresh_token`` is one ``SET NX PX``, so
-of concurrent refreshes with the same token, on any number of processes,
-exactly one wins. Any Redis failure becomes ``ServiceUnavailableError`` (a 503
-with ``Retry-After``): tokens are never accepted while Redis cannot answer, and
-the client reconnects by itself when Redis is back.
+Every atomic step touches keys of one hash tag, so one Redis Cluster slot: the
+family's keys share ``{F...}``, the subject's ``{S...}``. ``is_revoked`` reads
+keys of up to three slots: one ``MGET`` on a single Redis, a pipeline of ``GET``
+on a cluster (sound without atomicity: the records are set-once flags and
+cut-offs that only grow). ``use_refresh_token`` is one Lua script that stores a
+per-call nonce, so a command that redis-py resends after a lost reply is
+recognised as the same call, not taken for a replay.
+
+With ``wait_replicas=N`` every write is followed, on the same connection, by
+``WAIT N timeout``: fewer confirmations become ``ServiceUnavailableError``
+(and a refresh token whose use was not confirmed is released again). Any Redis
+failure becomes ``ServiceUnavailableError`` (a 503 with ``Retry-After``):
+tokens are never accepted while Redis cannot answer, and the client reconnects
+by itself when Redis is back. Each outage is logged once, as a WARNING on the
+``fastapi_apojwt.stores.redis`` logger, and its end as an INFO record.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import hashlib
+import logging
+import os
+import secrets
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError, ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ..errors import ConfigurationError, ServiceUnavailableError
 
@@ -31,8 +56,26 @@ __all__ = ["RedisStore"]
 
 T = TypeVar("T")
 
+logger = logging.getLogger(__name__)
+
+MAX_SESSIONS = 1000
+"""Sessions kept per subject; beyond that, the one that would expire first is dropped."""
+
+_CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
+
+
+class _Script:
+    """A Lua script and its SHA1 (run with ``EVALSHA``, loaded by ``EVAL`` when a node lacks it)."""
+
+    __slots__ = ("sha", "text")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.sha = hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
+
+
 # Raise a subject's cut-off to max(old, new) and its TTL to max(old, new), atomically.
-_REVOKE_SUBJECT = """
+_REVOKE_SUBJECT = _Script("""
 local old = tonumber(redis.call('GET', KEYS[1]) or '0')
 local cut = tonumber(ARGV[1])
 if old > cut then cut = old end
@@ -41,7 +84,50 @@ local left = redis.call('PTTL', KEYS[1])
 if left > ttl then ttl = left end
 redis.call('SET', KEYS[1], string.format('%.6f', cut), 'PX', ttl)
 return 1
-"""
+""")
+
+# Use a refresh token once. The value is the using call's nonce: a resend of the same call (redis-py
+# retries a command whose reply was lost) finds its own nonce and succeeds again; any other call gets 0.
+# The resend writes too, so that a WAIT on its connection covers the key.
+_USE = _Script("""
+local held = redis.call('GET', KEYS[1])
+if held and held ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+""")
+
+# Give a use back (its WAIT failed): only if the key still holds this call's nonce.
+_RELEASE = _Script("""
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+""")
+
+# Record one session of a subject: drop expired ones, keep at most ARGV[6], never shorten the TTL.
+# KEYS[1]: hash family -> "created refreshed expires"; KEYS[2]: sorted set family -> expires.
+_ADD_SESSION = _Script("""
+local now = tonumber(ARGV[5])
+local gone = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[5])
+for i = 1, #gone do redis.call('HDEL', KEYS[1], gone[i]) end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[5])
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. ' ' .. ARGV[3] .. ' ' .. ARGV[4])
+redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
+local extra = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[6])
+if extra > 0 then
+  local dropped = redis.call('ZRANGE', KEYS[2], 0, extra - 1)
+  for i = 1, #dropped do redis.call('HDEL', KEYS[1], dropped[i]) end
+  redis.call('ZREMRANGEBYRANK', KEYS[2], 0, extra - 1)
+end
+local ttl = math.ceil((tonumber(ARGV[4]) - now) * 1000)
+for i = 1, 2 do
+  local left = redis.call('PTTL', KEYS[i])
+  if left < ttl then redis.call('PEXPIRE', KEYS[i], ttl) end
+end
+return 1
+""")
+
+
+class _ReplicasBehind(Exception):
+    """Fewer replicas than ``wait_replicas`` confirmed a write in time."""
 
 
 def _reraise_without_loop() -> None:
@@ -55,8 +141,40 @@ def _ms(seconds: float) -> int:
     return max(1000, int(seconds * 1000))
 
 
+def _tag(value: str) -> str:
+    """A hash tag's content: fixed length, hex only, whatever ``value`` holds (braces, nothing)."""
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def _describe(exc: BaseException) -> str:
+    """The class of a failure and a short, fixed reason: never its message (it may echo a command)."""
+    name = type(exc).__name__
+    if isinstance(exc, _ReplicasBehind):
+        return f"{name}: fewer replicas than wait_replicas confirmed a write in time"
+    cause: BaseException | None = exc
+    while cause is not None:  # the OS's own words for the errno, if the failure came from a socket
+        if isinstance(cause, OSError) and isinstance(cause.errno, int) and cause.errno > 0:
+            return f"{name}: {os.strerror(cause.errno)}"
+        cause = cause.__cause__ or cause.__context__
+    if isinstance(exc, (RedisTimeoutError, asyncio.TimeoutError)):
+        return f"{name}: no reply in time"
+    if type(exc).__name__ == "MaxConnectionsError":  # redis-py's pool is full (the class is not in every 5.x)
+        return f"{name}: every connection of the pool is in use"
+    if isinstance(exc, RedisConnectionError):
+        return f"{name}: cannot connect, or the connection was lost"
+    if isinstance(exc, ResponseError):
+        return f"{name}: Redis answered with an error"
+    return f"{name}: the command failed"
+
+
+def _number(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigurationError(f"{name} must be an integer >= 0.")
+    return value
+
+
 class RedisStore:
-    """Token state in Redis (redis-py's asyncio client).
+    """Token state in Redis or Redis Cluster (redis-py's asyncio client).
 
     Example:
         ```python
@@ -71,19 +189,42 @@ class RedisStore:
     it (``await store.close()``) in your app's lifespan.
 
     Args:
-        client: A ``redis.asyncio.Redis`` client. Prefer :meth:`from_url`,
-            which sets short timeouts and also works when the event loop changes.
-        prefix: Prepended to every key, so several services can share a database.
+        client: A ``redis.asyncio.Redis`` or ``redis.asyncio.RedisCluster``
+            client. Prefer :meth:`from_url`, which sets short timeouts and also
+            works when the event loop changes.
+        prefix: Prepended to every key, so several services can share a
+            database. It may not contain ``{`` or ``}`` (they would change the
+            keys' cluster hash slots).
+        wait_replicas: After every write, wait until this many replicas confirm
+            it (Redis ``WAIT``); fewer within ``wait_timeout`` is a 503. ``0``
+            (the default) does not wait.
+        wait_timeout: Seconds ``WAIT`` may take.
     """
 
-    def __init__(self, client: Redis | None = None, *, prefix: str = "apojwt:") -> None:
+    def __init__(
+        self,
+        client: Redis | RedisCluster | None = None,
+        *,
+        prefix: str = "apojwt:",
+        wait_replicas: int = 0,
+        wait_timeout: float = 0.5,
+    ) -> None:
         """Use ``client``; see :meth:`from_url` for the usual way to build a store."""
         if not isinstance(prefix, str):
             raise ConfigurationError("prefix must be a string.")
+        if "{" in prefix or "}" in prefix:
+            raise ConfigurationError("prefix must not contain '{' or '}': they would change the keys' hash slots.")
+        if client is not None and not isinstance(client, (Redis, RedisCluster)):
+            raise ConfigurationError("client must be a redis.asyncio.Redis or redis.asyncio.RedisCluster.")
+        self.wait_replicas = _number(wait_replicas, "wait_replicas")
+        if isinstance(wait_timeout, bool) or not isinstance(wait_timeout, (int, float)) or not wait_timeout > 0:
+            raise ConfigurationError("wait_timeout must be a number of seconds > 0.")
+        self._wait_ms = max(1, round(wait_timeout * 1000))
         self.prefix = prefix
-        self._factory: Callable[[], Redis] | None = None
+        self._factory: Callable[[], Redis | RedisCluster] | None = None
         self._client = client
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._down = False  # an outage was logged and has not ended yet
 
     @classmethod
     def from_url(
@@ -93,9 +234,16 @@ class RedisStore:
         prefix: str = "apojwt:",
         socket_timeout: float = 2.0,
         connect_timeout: float = 1.0,
+        wait_replicas: int = 0,
+        wait_timeout: float = 0.5,
         **options: Any,
     ) -> RedisStore:
-        """A store connecting to ``url`` (``redis://``, ``rediss://`` or ``unix://``) on first use.
+        """A store connecting to ``url`` on first use.
+
+        ``redis://``, ``rediss://`` or ``unix://`` for one Redis;
+        ``redis+cluster://host:port`` or ``rediss+cluster://host:port`` for a
+        Redis Cluster, seeded from any of its nodes (database 0 only: a
+        cluster has no other).
 
         Timeouts are short so that an unreachable Redis turns into a quick 503
         rather than a hung request; a dropped connection is retried once, so a
@@ -104,6 +252,7 @@ class RedisStore:
         Example:
             ```python
             store = RedisStore.from_url("redis://localhost:6379/0", prefix="shop:")
+            cluster = RedisStore.from_url("redis+cluster://10.0.0.5:6379", wait_replicas=1)
             ```
         """
         if not isinstance(url, str) or "://" not in url:
@@ -115,11 +264,22 @@ class RedisStore:
             "health_check_interval": 30,
             **options,
         }
-        store = cls(prefix=prefix)
-        store._factory = lambda: Redis.from_url(url, **settings)
+        store = cls(prefix=prefix, wait_replicas=wait_replicas, wait_timeout=wait_timeout)
+        scheme, rest = url.split("://", 1)
+        plain = _CLUSTER_SCHEMES.get(scheme.lower())
+        if plain is None:
+            store._factory = lambda: Redis.from_url(url, **settings)
+            return store
+        parts = urlsplit(f"{plain}://{rest}")
+        if parts.path.strip("/") not in ("", "0") or "db=" in parts.query:
+            raise ConfigurationError("A Redis Cluster has database 0 only: use redis+cluster://host:port or .../0.")
+        if not parts.hostname:
+            raise ConfigurationError("A Redis Cluster URL needs a node to start from: redis+cluster://host:port.")
+        seed = urlunsplit((parts.scheme, parts.netloc, "", parts.query, ""))
+        store._factory = lambda: RedisCluster.from_url(seed, **settings)
         return store
 
-    def _redis(self) -> Redis:
+    def _redis(self) -> Redis | RedisCluster:
         """The client for the running event loop (a new loop gets new connections)."""
         if self._factory is None:
             if self._client is None:
@@ -131,7 +291,7 @@ class RedisStore:
             self._loop = loop
         return self._client
 
-    async def _run(self, operation: Callable[[Redis], Awaitable[T]]) -> T:
+    async def _run(self, operation: Callable[[Any], Awaitable[T]]) -> T:
         try:
             client = self._redis()
         except RuntimeError:
@@ -140,24 +300,106 @@ class RedisStore:
             _reraise_without_loop()
             raise
         try:
-            return await operation(client)
+            result = await operation(client)
         except ConfigurationError:
             raise
-        except Exception:
-            # ConnectionError, TimeoutError, any RedisError, OSError: fail closed.
+        except Exception as exc:
+            # ConnectionError, TimeoutError, any RedisError, OSError, too few replicas: fail closed.
             _reraise_without_loop()
+            self._failed(exc)
             raise ServiceUnavailableError from None
+        if self._down:
+            self._down = False
+            logger.info("Redis token store recovered: requests that need token state are answered again.")
+        return result
+
+    def _failed(self, exc: Exception) -> None:
+        """Log the first failure of an outage; later ones are the same outage until a success."""
+        if not self._down:
+            self._down = True
+            logger.warning(
+                "Redis token store unavailable (%s); requests that need token state get 503 until it answers again.",
+                _describe(exc),
+            )
+
+    # -- keys -------------------------------------------------------------------------------
+
+    def _token_key(self, jti: str) -> str:
+        return f"{self.prefix}t:{{{_tag(jti)}}}"
+
+    def _family_key(self, family: str) -> str:
+        return f"{self.prefix}f:{{F{_tag(family)}}}"
+
+    def _used_key(self, family: str, jti: str) -> str:
+        return f"{self.prefix}u:{{F{_tag(family)}}}:{jti}"
+
+    def _subject_key(self, sub: str) -> str:
+        return f"{self.prefix}s:{{S{_tag(sub)}}}"
+
+    def _session_keys(self, sub: str) -> tuple[str, str]:
+        tag = _tag(sub)
+        return f"{self.prefix}i:{{S{tag}}}", f"{self.prefix}x:{{S{tag}}}"
+
+    # -- commands ---------------------------------------------------------------------------
+
+    @staticmethod
+    async def _eval(client: Any, script: _Script, keys: list[str], args: list[Any]) -> Any:
+        try:
+            return await client.evalsha(script.sha, len(keys), *keys, *args)
+        except NoScriptError:
+            return await client.eval(script.text, len(keys), *keys, *args)
+
+    async def _write(self, client: Any, keys: tuple[str, ...], script: _Script | None, *args: Any) -> Any:
+        """Run one write: ``script`` on ``keys`` with ``args``, or (no script) the command ``args`` on ``keys[0]``.
+
+        With ``wait_replicas``, ``WAIT`` follows on the same connection: it
+        counts the replicas that caught up with the last write *of its
+        connection*, so both go in one pipeline. On one Redis that is one
+        connection; on a cluster the pipeline sends both, on one connection, to
+        the primary owning the keys (a slot that moved meanwhile is a failure,
+        never a confirmation by another node).
+        """
+        if not self.wait_replicas:
+            if script is None:
+                return await client.execute_command(*args)
+            return await self._eval(client, script, list(keys), list(args))
+        command = args if script is None else ("EVAL", script.text, len(keys), *keys, *args)
+        wait = ("WAIT", self.wait_replicas, self._wait_ms)
+        if isinstance(client, RedisCluster):
+            await client.initialize()  # a no-op once the slot map is known
+            pipe: Any = client.pipeline()
+            pipe.execute_command(*command)
+            pipe.execute_command(*wait, target_nodes=client.get_node_from_key(keys[0]))
+            result, acks = await pipe.execute(allow_redirections=False)
+        else:
+            async with client.pipeline(transaction=False) as pipe:
+                pipe.execute_command(*command)
+                pipe.execute_command(*wait)
+                result, acks = await pipe.execute()
+        if int(acks) < self.wait_replicas:
+            raise _ReplicasBehind
+        return result
+
+    # -- the protocol -----------------------------------------------------------------------
 
     async def is_revoked(self, *, jti: str | None, sub: str, issued_at: float, family: str | None = None) -> bool:
-        """See :meth:`TokenStore.is_revoked`: one ``MGET``."""
-        p = self.prefix
-        keys = [f"{p}s:{sub}"]
+        """See :meth:`TokenStore.is_revoked`: one ``MGET`` (a pipeline of ``GET`` on a cluster)."""
+        keys = [self._subject_key(sub)]
         if jti is not None:
-            keys.append(f"{p}t:{jti}")
+            keys.append(self._token_key(jti))
         if family is not None:
-            keys.append(f"{p}f:{family}")
-        values: list[bytes | str | None] = await self._run(lambda r: r.mget(keys))
-        cut_off, *others = values
+            keys.append(self._family_key(family))
+
+        async def read(r: Any) -> list[bytes | str | None]:
+            if not isinstance(r, RedisCluster):
+                values: list[bytes | str | None] = await r.mget(keys)
+                return values
+            pipe: Any = r.pipeline()
+            for key in keys:
+                pipe.get(key)
+            return list(await pipe.execute())
+
+        cut_off, *others = await self._run(read)
         if any(value is not None for value in others):
             return True
         if cut_off is None:
@@ -169,26 +411,68 @@ class RedisStore:
 
     async def revoke_token(self, jti: str, *, ttl: float) -> None:
         """See :meth:`TokenStore.revoke_token`."""
-        await self._run(lambda r: r.set(f"{self.prefix}t:{jti}", b"1", px=_ms(ttl)))
+        key = self._token_key(jti)
+        await self._run(lambda r: self._write(r, (key,), None, "SET", key, b"1", "PX", _ms(ttl)))
 
     async def revoke_family(self, family: str, *, ttl: float) -> None:
         """See :meth:`TokenStore.revoke_family`."""
-        await self._run(lambda r: r.set(f"{self.prefix}f:{family}", b"1", px=_ms(ttl)))
+        key = self._family_key(family)
+        await self._run(lambda r: self._write(r, (key,), None, "SET", key, b"1", "PX", _ms(ttl)))
 
     async def revoke_subject(self, sub: str, *, issued_before: float, ttl: float) -> None:
         """See :meth:`TokenStore.revoke_subject`: one Lua script keeps the later cut-off and the longer TTL."""
-        key = f"{self.prefix}s:{sub}"
-
-        async def run(r: Redis) -> Any:
-            client: Any = r
-            return await client.eval(_REVOKE_SUBJECT, 1, key, repr(float(issued_before)), str(_ms(ttl)))
-
-        await self._run(run)
+        key = self._subject_key(sub)
+        cut_off, keep = repr(float(issued_before)), str(_ms(ttl))
+        await self._run(lambda r: self._write(r, (key,), _REVOKE_SUBJECT, cut_off, keep))
 
     async def use_refresh_token(self, jti: str, *, family: str, ttl: float) -> bool:
-        """See :meth:`TokenStore.use_refresh_token`: ``SET NX PX``, atomic across processes."""
-        created = await self._run(lambda r: r.set(f"{self.prefix}u:{jti}", family.encode(), nx=True, px=_ms(ttl)))
-        return bool(created)
+        """See :meth:`TokenStore.use_refresh_token`: one Lua script, atomic across processes, idempotent per call.
+
+        When the use cannot be confirmed (Redis fails, or too few replicas
+        acknowledge it), it is given back before the error is raised, as far as
+        Redis can still be reached: the client's retry is not a replay.
+        """
+        key = self._used_key(family, jti)
+        nonce = secrets.token_hex(16)
+
+        async def use(r: Any) -> Any:
+            try:
+                return await self._write(r, (key,), _USE, nonce, str(_ms(ttl)))
+            except Exception:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(self._eval(r, _RELEASE, [key], [nonce]), timeout=1.0)
+                raise
+
+        return bool(await self._run(use))
+
+    async def add_session(
+        self, sub: str, family: str, *, created_at: float, refreshed_at: float, expires_at: float
+    ) -> None:
+        """See :meth:`SessionIndex.add_session`: one Lua script under the subject's hash tag."""
+        now = time.time()
+        if expires_at <= now:
+            return  # nothing to list, ever
+        index, order = self._session_keys(sub)
+        times = (repr(float(created_at)), repr(float(refreshed_at)), repr(float(expires_at)))
+        args = (family, *times, repr(now), str(MAX_SESSIONS))
+        await self._run(lambda r: self._write(r, (index, order), _ADD_SESSION, *args))
+
+    async def sessions(self, sub: str) -> list[tuple[str, float, float, float]]:
+        """See :meth:`SessionIndex.sessions`: one ``HGETALL``."""
+        index, _ = self._session_keys(sub)
+        records: dict[bytes | str, bytes | str] = await self._run(lambda r: r.hgetall(index))
+        now = time.time()
+        found: list[tuple[str, float, float, float]] = []
+        for field, value in records.items():
+            family = field.decode() if isinstance(field, bytes) else field
+            try:
+                created, refreshed, expires = (float(part) for part in (value.split()))
+            except ValueError:
+                continue  # not a record this store wrote
+            if expires > now:
+                found.append((family, created, refreshed, expires))
+        found.sort(key=lambda session: session[1], reverse=True)
+        return found
 
     async def close(self) -> None:
         """Close the connections of the current client."""
