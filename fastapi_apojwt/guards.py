@@ -236,6 +236,7 @@ class AccessGuard(Guard):
             if self.fresh and not context.fresh:
                 raise FreshTokenRequiredError
         except ApoJWTError as error:
+            self.sessions.failed(error)  # the auth_failed event
             raise self.failure(connection, error) from None
         return context
 
@@ -303,6 +304,7 @@ class RefreshGuard(Guard):
         try:
             return await self.sessions.redeem(connection, retire=self.retire)
         except ApoJWTError as error:
+            self.sessions.failed(error)  # the auth_failed event
             raise self.failure(connection, error) from None
 
 
