@@ -36,8 +36,8 @@ import hashlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Mapping
-from contextlib import asynccontextmanager, contextmanager
-from contextvars import ContextVar
+from contextlib import asynccontextmanager, contextmanager, suppress
+from contextvars import ContextVar, Token
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
@@ -97,6 +97,12 @@ def end_rotation() -> None:
     every pair minted there for the rotated subject stays in its family.
     """
     _ROTATION.set(None)
+
+
+def _forget_rotation(marker: Token[RefreshContext | None]) -> None:
+    """End a request's rotation (a no-op from another context, or when already ended)."""
+    with suppress(ValueError, RuntimeError):
+        _ROTATION.reset(marker)
 
 
 @contextmanager
@@ -326,10 +332,15 @@ class Sessions:
             )
         context = await self._verify_refresh(codec, token, retire=retire)
         if retire:
-            # In a request task (FastAPI) this ends with the request. A sync framework that steps
-            # this coroutine in a long-lived thread calls its view inside ``rotating(context)``;
-            # a leftover value only ever errs towards rejecting (not fresh, an older family).
-            _ROTATION.set(context)
+            # It ends with the request: FastAPI's request exit stack resets it (an in-process client such
+            # as httpx's ASGITransport runs the app in the caller's own task). A sync framework that steps
+            # this coroutine in a long-lived thread calls its view inside ``rotating(context)``.
+            marker = _ROTATION.set(context)
+            for key in ("fastapi_inner_astack", "fastapi_astack"):
+                stack = connection.scope.get(key)
+                if stack is not None and hasattr(stack, "callback"):
+                    stack.callback(_forget_rotation, marker)
+                    break
         return context
 
     async def _verify_refresh(self, codec: TokenCodec, token: str, *, retire: bool) -> RefreshContext:

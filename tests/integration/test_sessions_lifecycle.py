@@ -474,3 +474,16 @@ def test_service_unavailable_from_list_sessions_is_an_http_503() -> None:
     assert TestClient(app).get("/sessions").status_code == 503
     with pytest.raises(ServiceUnavailableError):
         asyncio.run(ajwt.list_sessions("alice"))
+
+
+async def test_the_rotation_ends_with_the_request_even_in_the_callers_task() -> None:
+    ajwt = make_ajwt()
+    app = make_app(ajwt)
+    _, refresh = login(ajwt)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        rotated = await client.post("/auth/refresh", headers=refresh_headers(refresh, ajwt.csrf_token(refresh)))
+        assert rotated.status_code == 200  # the app ran in this very task (ASGITransport)
+    access, _ = login(ajwt)  # a later login here is a new, fresh session
+    context = ajwt.decode(access)
+    assert context.fresh
+    assert context.claims["fam"] != rotated.json()["family"]
