@@ -82,14 +82,20 @@ class SessionInfo(BaseModel):
 
 
 def schedule(
-    record: Callable[[], Coroutine[Any, Any, None]], *, pending: set[asyncio.Task[None]], inline: bool
+    record: Callable[[], Coroutine[Any, Any, None]],
+    *,
+    pending: set[asyncio.Task[None]],
+    inline: bool,
+    defer: Callable[[Callable[[], Coroutine[Any, Any, None]]], None],
 ) -> None:
     """Run ``record()`` from synchronous code without waiting for I/O.
 
     On a running event loop it becomes a task (kept in ``pending``); ``inline``
     (the memory store, which never suspends) runs it right here; from one of
     FastAPI's worker threads (a sync handler) it becomes a task on the app's
-    loop; anywhere else it runs on a short-lived thread of its own.
+    loop. Anywhere else (no loop at all: a script, a Flask view) it is handed to
+    ``defer``, to run with the next store operation on a loop: a temporary loop
+    of its own would open (and leak) connections of a loop-bound store.
     """
     try:
         loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
@@ -98,15 +104,14 @@ def schedule(
     if loop is not None:
         _spawn(loop, record, pending)
         return
-    if inline:
-        _step(record())
+    if inline and _step(record()):
         return
     try:
         import anyio.from_thread
 
         anyio.from_thread.run_sync(lambda: _spawn(asyncio.get_running_loop(), record, pending))
     except Exception:  # not a worker thread of a running loop
-        threading.Thread(target=lambda: asyncio.run(record()), name="apojwt-session", daemon=True).start()
+        defer(record)
 
 
 def _spawn(
@@ -119,13 +124,17 @@ def _spawn(
     task.add_done_callback(pending.discard)
 
 
-def _step(coroutine: Coroutine[Any, Any, None]) -> None:
-    """Run a coroutine that never suspends to its end, without an event loop."""
+def _step(coroutine: Coroutine[Any, Any, None]) -> bool:
+    """Run a coroutine that should never suspend to its end, without an event loop; ``False`` if it needed one."""
     try:
-        while True:
-            coroutine.send(None)
+        while coroutine.send(None) is None:  # a bare yield needs no loop
+            pass
     except StopIteration:
-        return
+        return True
+    except RuntimeError:
+        return False  # "no running event loop"
+    coroutine.close()  # it waits for real I/O after all
+    return False
 
 
 def closer_of(source: object) -> Callable[[], Awaitable[Any]] | None:

@@ -215,6 +215,8 @@ class Sessions:
         """Auth event listeners and the ``fastapi_apojwt.events`` log records."""
         self._down = False  # a store outage was logged and no call has succeeded since
         self._pending: set[asyncio.Task[None]] = set()  # session records scheduled by create_token
+        self._deferred: list[Callable[[], Coroutine[Any, Any, None]]] = []  # ...from code outside any loop
+        self._warned_no_used_read = False
         if isinstance(store, MemoryStore):
             from .deployment import check_token_state
 
@@ -297,6 +299,8 @@ class Sessions:
 
     async def check(self, context: TokenContext[Any]) -> None:
         """Raise ``RevokedTokenError`` if an access token, its family or its subject is revoked (503 if unknown)."""
+        if self._deferred:
+            await self._flush()
         claims = context.claims
         revoked = await self.call(
             self.store.is_revoked(
@@ -317,6 +321,8 @@ class Sessions:
     async def redeem(self, connection: HTTPConnection, *, retire: bool = True) -> RefreshContext:
         """Find, CSRF-check, verify and (``retire``) use up the refresh token of ``connection``."""
         codec = self._refresh_codec()
+        if self._deferred:
+            await self._flush()
         settings, finder = self.settings, self._finder
         assert settings is not None  # noqa: S101 - set with the codec
         assert finder is not None  # noqa: S101 - set with the codec
@@ -363,7 +369,7 @@ class Sessions:
             token=token,
         )
         if not retire:
-            if await self.call(self._is_used(jti, family)):
+            if await self._is_used(jti, family):
                 await self._replayed(sub, family, jti)
             return context
         # The last step that may fail: a 503 up to here leaves the token usable (no retry is a replay).
@@ -377,14 +383,15 @@ class Sessions:
         check = getattr(self.store, "is_refresh_token_used", None)
         if check is None:
             # Fail closed: without it a used-up (possibly stolen) refresh token would pass this guard.
-            logger.error(
-                "%s has no is_refresh_token_used(jti, *, family): ajwt.refresh_token_required refuses every "
-                "token (503) until the store implements it (see fastapi_apojwt.stores.TokenStore).",
-                type(self.store).__name__,
-            )
+            if not self._warned_no_used_read:
+                self._warned_no_used_read = True
+                logger.error(
+                    "%s has no is_refresh_token_used(jti, *, family): ajwt.refresh_token_required refuses every "
+                    "token (503) until the store implements it (see fastapi_apojwt.stores.TokenStore).",
+                    type(self.store).__name__,
+                )
             raise ServiceUnavailableError
-        used: bool = await check(jti, family=family)
-        return used
+        return bool(await self.call(check(jti, family=family)))
 
     async def _replayed(self, sub: str, family: str, jti: str) -> None:
         """A used-up refresh token came back: revoke its family and refuse it."""
@@ -422,7 +429,12 @@ class Sessions:
         def record() -> Coroutine[Any, Any, None]:
             return self._record(sub, family, created_at=created_at, refreshed_at=created_at)
 
-        schedule(record, pending=self._pending, inline=isinstance(store, MemoryStore))
+        schedule(record, pending=self._pending, inline=isinstance(store, MemoryStore), defer=self._deferred.append)
+
+    async def _flush(self) -> None:
+        """Run the session records deferred by logins outside any event loop."""
+        while self._deferred:
+            await self._deferred.pop(0)()
 
     async def list_sessions(self, sub: str) -> list[SessionInfo]:
         """The live login sessions of ``sub``, newest login first (revoked and expired ones left out)."""
@@ -433,6 +445,7 @@ class Sessions:
                 "add_session() and sessions() (fastapi_apojwt.stores.SessionIndex), such as MemoryStore or RedisStore."
             )
         sub = str(sub)
+        await self._flush()
         pending = [task for task in self._pending if task.get_loop() is asyncio.get_running_loop()]
         if pending:  # this process's logins of the last moments: let them land first
             await asyncio.wait(pending, timeout=1.0)

@@ -487,3 +487,26 @@ async def test_the_rotation_ends_with_the_request_even_in_the_callers_task() -> 
     context = ajwt.decode(access)
     assert context.fresh
     assert context.claims["fam"] != rotated.json()["family"]
+
+
+class Delegating:
+    """A store that is not a MemoryStore (so may do I/O): its records cannot be written inline."""
+
+    def __init__(self) -> None:
+        self.inner = MemoryStore()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    async def add_session(self, *args: Any, **kwargs: Any) -> None:
+        await asyncio.sleep(0)
+        await self.inner.add_session(*args, **kwargs)
+
+    async def sessions(self, sub: str) -> list[tuple[str, float, float, float]]:
+        return await self.inner.sessions(sub)
+
+
+def test_a_login_outside_any_loop_is_recorded_with_the_next_store_operation() -> None:
+    ajwt = make_ajwt(store=Delegating())  # type: ignore[arg-type]
+    login(ajwt)  # a script or a Flask view: no event loop, no worker thread of one
+    assert len(asyncio.run(ajwt.list_sessions("alice"))) == 1
