@@ -7,6 +7,7 @@ Run it with ``make demo`` (http://127.0.0.1:8000) or
 from __future__ import annotations
 
 import hmac
+import os
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request, Response, status
@@ -16,6 +17,7 @@ from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fastapi_apojwt import ApoJWT, CookieSettings, RefreshContext, TokenContext
+from fastapi_apojwt.deployment import check_token_state
 from fastapi_apojwt.oauth2 import OAuth2Error, oauth2_error_handler, token_response
 from fastapi_apojwt.stores import MemoryStore, TokenStore
 
@@ -54,7 +56,16 @@ ajwt.config_refresh(
     csrf=settings.csrf,
 )
 
-app = FastAPI(title="fastapi-apojwt example", docs_url=None, redoc_url=None)  # offline docs: see web.py
+if not os.environ.get("APOJWT_SECRET") or not os.environ.get("APOJWT_REFRESH_SECRET"):
+    # Random secrets differ per process: under `uvicorn --workers N` tokens of one worker fail on the others.
+    check_token_state(
+        "The example app's secrets are random at start (APOJWT_SECRET or APOJWT_REFRESH_SECRET unset)",
+        strict=False,
+        fix="Set APOJWT_SECRET and APOJWT_REFRESH_SECRET (apojwt keygen hmac), and APOJWT_REDIS_URL for the state.",
+    )
+
+# ajwt.lifespan closes the token store (the Redis pool) and any JWKS client at shutdown.
+app = FastAPI(title="fastapi-apojwt example", docs_url=None, redoc_url=None, lifespan=ajwt.lifespan)  # docs: web.py
 web.install(app)  # the demo page at /, Swagger UI at /docs and ReDoc at /redoc, no CDN
 # Documents 401/403 and the permissions of every protected operation; Swagger UI's
 # "Authorize" dialog can log in with a username and password through /auth/token.

@@ -43,10 +43,12 @@ from .errors import (
     UnknownKeyError,
     WrongTokenTypeError,
 )
+from .events import AuthEvent
 from .guards import AccessGuard, Guard, RefreshGuard
 from .jwks import JWKSOptions, RemoteJWKS
 from .keys import WeakSecretWarning
 from .refresh import ImplicitRefreshMiddleware
+from .session_index import SessionInfo
 from .stores import MemoryStore, TokenStore
 
 __version__ = "0.1.0"
@@ -55,6 +57,7 @@ __all__ = [
     "AccessGuard",
     "ApoJWT",
     "ApoJWTError",
+    "AuthEvent",
     "CSRFError",
     "ConfigurationError",
     "CookieSettings",
@@ -80,6 +83,7 @@ __all__ = [
     "RemoteJWKS",
     "RevokedTokenError",
     "ServiceUnavailableError",
+    "SessionInfo",
     "SigningUnavailableError",
     "TokenContext",
     "TokenReuseError",

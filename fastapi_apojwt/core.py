@@ -33,7 +33,7 @@ from .oauth2 import OAuth2Error, oauth2_error_handler
 from .openapi import document_app
 from .permissions import PermissionPolicy
 from .publish import jwks_router
-from .sessions import Sessions, refresh_key_set
+from .sessions import SessionInfo, Sessions, refresh_key_set
 from .stores import MemoryStore, TokenStore
 from .tokens import TokenCodec
 from .transport import TokenCookies
@@ -122,7 +122,7 @@ class ApoJWT:
         data_model: A pydantic model the ``data`` claim is validated into (``TokenContext[Model]``).
         wildcards: Let a granted ``prefix:*`` cover every permission under ``prefix:``.
         strict: Refuse weak HMAC secrets instead of warning (``WeakSecretWarning``).
-        store: Where revocations and used refresh tokens live (default: this process's memory).
+        store: Where token state lives (default: this process's memory; many workers: a WARNING, strict refuses).
         token_location: ``"headers"`` (bearer), ``"cookies"`` (see :meth:`config_access_cookies`), or both in
             the order to try them (``("headers", "cookies")``: the first place holding a token decides).
         access_cookie_name: The access cookie's name (``token_location="cookies"``).
@@ -166,8 +166,14 @@ class ApoJWT:
         if remote_keys is not None:
             remote_keys.on_update = self.verifier.use_keys
         store = store if store is not None else MemoryStore(clock=clock)
-        self.sessions = Sessions(store, self.verifier, exp_period=settings.exp_period)
-        """Refresh families and revocation over the store."""
+        self.sessions = Sessions(store, self.verifier, exp_period=settings.exp_period, strict=strict)
+        """Refresh families and revocation over the store (warns of a MemoryStore under many workers)."""
+        self.add_event_listener = self.sessions.events.add_listener
+        """Call a sync or async ``callback(event: AuthEvent)`` on every auth event (see ``fastapi_apojwt.events``)."""
+        self.aclose = self.sessions.aclose
+        """``await ajwt.aclose()``: close the store and the JWKS client at shutdown (idempotent)."""
+        self.lifespan = self.sessions.lifespan
+        """A lifespan doing that: ``FastAPI(lifespan=ajwt.lifespan)``, or ``async with ajwt.lifespan(app):``."""
         self.issuer = Issuer(self.verifier.codec, self.sessions, exp_period=settings.exp_period)
         """Mints tokens."""
         cookies = AccessCookieSettings(cookie_name=settings.access_cookie_name)
@@ -432,6 +438,11 @@ class ApoJWT:
     async def revoke_subject(self, sub: str, *, issued_before: float | datetime | None = None) -> None:
         """Revoke every token of ``sub`` issued at or before ``issued_before`` (default: now): "log out everywhere"."""
         await self.sessions.revoke_subject(sub, issued_before=issued_before)
+
+    @http_errors
+    async def list_sessions(self, sub: str) -> list[SessionInfo]:
+        """The live login sessions (refresh families) of ``sub``, newest first: end one with :meth:`revoke_family`."""
+        return await self.sessions.list_sessions(sub)
 
     # -- keys and docs -----------------------------------------------------------------------
 

@@ -286,6 +286,7 @@ class AccessGuard(Guard):
             if self.fresh and not context.fresh:
                 raise FreshTokenRequiredError
         except ApoJWTError as error:
+            self.sessions.failed(error)  # the auth_failed event
             raise self.failure(connection, error) from None
         return context
 
@@ -399,6 +400,7 @@ class RefreshGuard(Guard):
         try:
             return await self.sessions.redeem(connection, retire=self.retire)
         except ApoJWTError as error:
+            self.sessions.failed(error)  # the auth_failed event
             raise self.failure(connection, error) from None
 
 

@@ -1,4 +1,12 @@
-"""Minting: access tokens, and with refresh configured, access/refresh pairs of a family."""
+"""Minting: access tokens, and with refresh configured, access/refresh pairs of a family.
+
+A login (a ``create_token`` outside a refresh) starts a session: its tokens
+carry ``auth_time`` = a tick of ``Sessions.tick`` and, with refresh tokens, a
+new family recorded in the store's session index. Inside a refresh handler,
+every ``create_token`` for the rotated subject continues the family and its
+``auth_time`` (not fresh); one for another subject starts that subject's own
+session and leaves the rotation as it is.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +18,7 @@ from pydantic import BaseModel
 
 from .context import RefreshContext, TokenContext
 from .errors import ConfigurationError
-from .sessions import Sessions, current_rotation, end_rotation
+from .sessions import Sessions, current_rotation, session_start
 from .tokens import ACCESS, TokenCodec, new_jti
 
 __all__ = ["RESERVED_CLAIMS", "Issuer", "extra_claims"]
@@ -18,8 +26,10 @@ __all__ = ["RESERVED_CLAIMS", "Issuer", "extra_claims"]
 RESERVED_CLAIMS: Final = frozenset(
     # the wire format (apojwt 1.x and RFC 7519), then this package's own: the token type, its
     # freshness, the refresh family, and `typ`, which other issuers use for the token type
-    {"sub", "perms", "data", "exp", "nbf", "iat", "iss", "aud", "jti", "type", "fresh", "fam", "typ"}
+    {"sub", "perms", "data", "exp", "nbf", "iat", "iss", "aud", "jti", "type", "fresh", "fam", "typ", "auth_time"}
 )
+# What the implicit refresh copies into the renewed token besides the extra claims: the session stays the same.
+_CARRIED: Final = frozenset({"sub", "perms", "data", "fam", "auth_time"})
 
 
 def extra_claims(claims: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -76,16 +86,21 @@ class Issuer:
         fresh: bool | None = None,
         family: str | None = None,
         claims: Mapping[str, Any] | None = None,
+        continues: Mapping[str, Any] | None = None,
     ) -> str | tuple[str, str]:
-        """See :meth:`ApoJWT.create_token`."""
-        extra = extra_claims(claims)  # before anything else: a refused claim mints nothing, ends no rotation
+        """See :meth:`ApoJWT.create_token`; ``continues``: the claims of the token whose session ``family`` is."""
+        extra = extra_claims(claims)  # before anything else: a refused claim mints nothing
         rotation = current_rotation()
-        if rotation is not None:
-            end_rotation()  # one pair per refresh; nothing carries over to a later login
-            if fresh is None:
-                fresh = False
-            if family is None and rotation.sub == str(sub):
-                family = rotation.family
+        if rotation is not None and fresh is None:
+            fresh = False
+        auth_time: float | None = None
+        if continues is not None:
+            auth_time = session_start(continues)
+        elif rotation is not None and rotation.sub == str(sub) and family in (None, rotation.family):
+            # Every pair minted for the rotated subject stays in its family and session (a first mint does
+            # not use the rotation up): a second one must not escape replay detection as a new login.
+            family = rotation.family
+            auth_time = session_start(rotation.claims)
         fresh = True if fresh is None else bool(fresh)
         if isinstance(permissions, str):
             raise TypeError("permissions must be a list of strings, not a single string.")
@@ -93,17 +108,23 @@ class Issuer:
         if not all(isinstance(p, str) for p in perms):
             raise TypeError("permissions must be a list of strings.")
         payload_data: Any = data.model_dump(mode="json") if isinstance(data, BaseModel) else dict(data or {})
+        started = auth_time is None
+        if auth_time is None:
+            auth_time = self.sessions.tick()  # a login: the session starts now
         payload = self.codec.base_claims(self.exp_period)
         payload.update(extra)
-        payload.update(sub=str(sub), perms=perms, data=payload_data, type=ACCESS, fresh=fresh)
+        payload.update(sub=str(sub), perms=perms, data=payload_data, type=ACCESS, fresh=fresh, auth_time=auth_time)
         if self.sessions.codec is None:
             return self.codec.encode(payload)
+        new_family = family is None
         family = family or new_jti()
         payload["fam"] = family  # so revoking the family (logout, replay) also stops its access tokens
         access = self.codec.encode(payload)
         refresh = self.sessions.mint_refresh(
-            str(sub), dict(refresh_data or {}), family=family, issued_at=payload["iat"]
+            str(sub), dict(refresh_data or {}), family=family, issued_at=payload["iat"], auth_time=auth_time
         )
+        if started and new_family:
+            self.sessions.record_login(str(sub), family, created_at=auth_time)
         return access, refresh
 
     def rotate(
@@ -124,6 +145,7 @@ class Issuer:
             refresh_data=context.data if refresh_data is None else refresh_data,
             fresh=False,
             family=context.family,
+            continues=context.claims,
         )
         assert isinstance(pair, tuple)  # noqa: S101 - refresh is configured (checked by the caller)
         return pair
@@ -136,7 +158,7 @@ class Issuer:
         """
         claims = self.codec.base_claims(self.exp_period)
         for name, value in context.claims.items():
-            if name in ("sub", "perms", "data", "fam") or name not in RESERVED_CLAIMS:
+            if name in _CARRIED or name not in RESERVED_CLAIMS:
                 claims[name] = value
         claims.update(type=ACCESS, fresh=False)
         return self.codec.encode(claims)

@@ -14,7 +14,8 @@ No web framework is imported here. Verification is strict (RFC 8725):
 
 Wire format (compatible with apojwt 1.x): ``sub``, ``perms``, ``data``, ``exp``,
 ``nbf``, ``iat``, ``iss``, ``aud``; this package adds ``type``
-(``"access"``/``"refresh"``), ``jti``, ``fresh`` and, on refresh tokens, ``fam``.
+(``"access"``/``"refresh"``), ``jti``, ``fresh``, ``auth_time`` (when the login
+session started, OIDC's NumericDate, possibly with a fraction) and ``fam``.
 
 Tokens of other issuers (``permissions_claim`` other than ``perms``) follow
 RFC 9068 instead: see :meth:`TokenCodec.check_claims`.
@@ -361,6 +362,12 @@ class TokenCodec:
                 raise InvalidClaimError("The token's 'nbf' claim is not a number.")
             if nbf > now + leeway:
                 raise ImmatureTokenError
+        if "auth_time" in claims:  # the login time (OIDC, RFC 9068): a fraction allowed, never in the future
+            auth_time = claims["auth_time"]
+            if type(auth_time) not in _NUMBER_TYPES or not 0 <= auth_time <= _MAX_TIMESTAMP:
+                raise InvalidClaimError("The token's 'auth_time' claim is not a valid time.")
+            if auth_time > now + leeway + 1:  # minted at or after its login, within the second of iat
+                raise ImmatureTokenError("The token claims a login in the future.")
         if "iss" in claims and not isinstance(claims["iss"], str):
             raise InvalidIssuerError
         self._check_issuer(get("iss", None))

@@ -4,12 +4,18 @@ A store answers two questions on the request path, each in one round trip:
 is this token (or its family, or its subject) revoked, and may this refresh
 token be used now (exactly once). Everything it keeps expires on its own.
 
-Writing a backend: implement the six coroutines below (no base class needed,
+Writing a backend: implement the seven coroutines below (no base class needed,
 the protocol is structural) and pass an instance as ``ApoJWT(store=...)``.
 
 * ``use_refresh_token`` must be atomic across every process sharing the
   store: of concurrent calls with the same ``jti``, exactly one returns ``True``.
 * A revocation, once acknowledged, must hold for its whole ``ttl``.
+* ``is_refresh_token_used`` reads what ``use_refresh_token`` wrote, so
+  ``ajwt.refresh_token_required`` (which does not use the token up) refuses a
+  token a rotation used up, and revokes its family. A store written before
+  it existed still works everywhere else; ``refresh_token_required`` then
+  fails closed (every request gets a 503, and an ERROR is logged), since it
+  could not tell a stolen, used-up token from a live one.
 * When the backend cannot answer, raise (``ServiceUnavailableError``, or any
   exception: ApoJWT turns it into a 503). Never answer "not revoked" on failure.
 
@@ -60,6 +66,10 @@ class TokenStore(Protocol):
 
     async def use_refresh_token(self, jti: str, *, family: str, ttl: float) -> bool:
         """Atomically mark a refresh token as used; ``False`` if it already was (a replay)."""
+        ...
+
+    async def is_refresh_token_used(self, jti: str, *, family: str) -> bool:
+        """Whether ``use_refresh_token(jti, family=family, ...)`` has marked this token as used (a read only)."""
         ...
 
     async def close(self) -> None:

@@ -110,6 +110,10 @@ class MemoryStore:
         self._used.add(jti, self._clock() + ttl)
         return True
 
+    async def is_refresh_token_used(self, jti: str, *, family: str) -> bool:
+        """See :meth:`TokenStore.is_refresh_token_used`."""
+        return self._used.get(jti) is not None
+
     async def add_session(
         self, sub: str, family: str, *, created_at: float, refreshed_at: float, expires_at: float
     ) -> None:

@@ -449,6 +449,12 @@ class RedisStore:
 
         return bool(await self._run(use))
 
+    async def is_refresh_token_used(self, jti: str, *, family: str) -> bool:
+        """See :meth:`TokenStore.is_refresh_token_used`: one ``EXISTS`` of the key ``use_refresh_token`` sets."""
+        key = self._used_key(family, jti)
+        found: int = await self._run(lambda r: r.exists(key))
+        return bool(found)
+
     async def add_session(
         self, sub: str, family: str, *, created_at: float, refreshed_at: float, expires_at: float
     ) -> None:

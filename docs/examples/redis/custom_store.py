@@ -37,5 +37,8 @@ class DictStore:
         self._put(f"u:{jti}", 1, ttl)
         return True
 
+    async def is_refresh_token_used(self, jti: str, *, family: str) -> bool:
+        return self._get(f"u:{jti}") is not None
+
     async def close(self) -> None:
         self.records.clear()
