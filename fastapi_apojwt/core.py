@@ -176,6 +176,10 @@ class ApoJWT:
         """A lifespan doing that: ``FastAPI(lifespan=ajwt.lifespan)``, or ``async with ajwt.lifespan(app):``."""
         self.issuer = Issuer(self.verifier.codec, self.sessions, exp_period=settings.exp_period)
         """Mints tokens."""
+        self.create_token_pair = http_errors(self.issuer.create_token_pair)
+        """``create_token`` typed ``tuple[str, str]``: ``access, refresh = ajwt.create_token_pair(sub="alice")``."""
+        self.create_access_token = http_errors(self.issuer.create_access_token)
+        """An access token alone, typed ``str`` (no refresh token even once refresh is configured)."""
         cookies = AccessCookieSettings(cookie_name=settings.access_cookie_name)
         key = cookies.csrf_key(_raw_secret(keys))
         self.cookies = TokenCookies(cookies, key, exp_period=settings.exp_period, sessions=self.sessions)
@@ -352,11 +356,12 @@ class ApoJWT:
         fresh: bool | None = None,
         family: str | None = None,
         claims: Mapping[str, Any] | None = None,
-    ) -> Any:
+    ) -> str | tuple[str, str]:
         """Mint an access token, or ``(access, refresh)`` once refresh is configured.
 
         A login starts a new refresh family of fresh tokens; called while ``ajwt.refresh`` handles
         a request for the same subject, the pair joins the family just used and is not fresh.
+        Typed code uses :attr:`create_token_pair` (``tuple[str, str]``) or :attr:`create_access_token` (``str``).
 
         Example:
             ```python

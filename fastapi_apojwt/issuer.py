@@ -87,8 +87,12 @@ class Issuer:
         family: str | None = None,
         claims: Mapping[str, Any] | None = None,
         continues: Mapping[str, Any] | None = None,
+        with_refresh: bool = True,
     ) -> str | tuple[str, str]:
-        """See :meth:`ApoJWT.create_token`; ``continues``: the claims of the token whose session ``family`` is."""
+        """See :meth:`ApoJWT.create_token`; ``continues``: the claims of the token whose session ``family`` is.
+
+        ``with_refresh=False`` mints the access token alone (no refresh token, no family).
+        """
         extra = extra_claims(claims)  # before anything else: a refused claim mints nothing
         rotation = current_rotation()
         if rotation is not None and fresh is None:
@@ -114,7 +118,7 @@ class Issuer:
         payload = self.codec.base_claims(self.exp_period)
         payload.update(extra)
         payload.update(sub=str(sub), perms=perms, data=payload_data, type=ACCESS, fresh=fresh, auth_time=auth_time)
-        if self.sessions.codec is None:
+        if self.sessions.codec is None or not with_refresh:
             return self.codec.encode(payload)
         new_family = family is None
         family = family or new_jti()
@@ -126,6 +130,41 @@ class Issuer:
         if started and new_family:
             self.sessions.record_login(str(sub), family, created_at=auth_time)
         return access, refresh
+
+    def create_token_pair(
+        self,
+        sub: str = "",
+        permissions: Iterable[str] = (),
+        data: Mapping[str, Any] | BaseModel | None = None,
+        refresh_data: Mapping[str, Any] | None = None,
+        *,
+        fresh: bool | None = None,
+        family: str | None = None,
+        claims: Mapping[str, Any] | None = None,
+    ) -> tuple[str, str]:
+        """``create_token`` typed for an instance with refresh tokens: always ``(access, refresh)``."""
+        if self.sessions.codec is None:
+            raise ConfigurationError(
+                "create_token_pair() needs refresh tokens: call config_refresh() first, "
+                "or mint the access token alone with create_access_token()."
+            )
+        pair = self.create_token(sub, permissions, data, refresh_data, fresh=fresh, family=family, claims=claims)
+        assert isinstance(pair, tuple)  # noqa: S101 - refresh is configured
+        return pair
+
+    def create_access_token(
+        self,
+        sub: str = "",
+        permissions: Iterable[str] = (),
+        data: Mapping[str, Any] | BaseModel | None = None,
+        *,
+        fresh: bool | None = None,
+        claims: Mapping[str, Any] | None = None,
+    ) -> str:
+        """An access token alone, typed ``str`` (with refresh configured too: no refresh token, no family)."""
+        token = self.create_token(sub, permissions, data, fresh=fresh, claims=claims, with_refresh=False)
+        assert isinstance(token, str)  # noqa: S101 - with_refresh=False mints one token
+        return token
 
     def rotate(
         self,
