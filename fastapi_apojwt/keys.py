@@ -268,8 +268,10 @@ def _hmac_secret(material: KeyMaterial, algorithm: str, *, strict: bool, what: s
             "For a key pair, set algorithm= to RS256, ES256, EdDSA..."
         )
     secret = material.encode() if isinstance(material, str) else bytes(material)
-    if not secret:
-        raise ConfigurationError(f"The {what} is empty. Pass a random secret, e.g. from `apojwt keygen hmac`.")
+    if not secret.strip():
+        raise ConfigurationError(
+            f"The {what} is empty or only whitespace. Pass a random secret, e.g. from `apojwt keygen hmac`."
+        )
     if _parses_as_key(secret):
         raise ConfigurationError(
             f"The {what} looks like a PEM, DER, OpenSSH or JWK key, but algorithm is {algorithm}. "
@@ -535,6 +537,14 @@ class KeySet:
             return cls(algorithm, signing, verifying)
 
         loaded: list[tuple[str | None, PrivateKey | PublicKey]] = []
+        if isinstance(secret, (str, bytes)) and b"-----BEGIN" not in (
+            secret.encode() if isinstance(secret, str) else secret
+        ):
+            raise ConfigurationError(
+                f"{algorithm} signs with a private key, so the first argument must be a PEM private key "
+                "('-----BEGIN PRIVATE KEY-----...', e.g. from `apojwt keygen`), not a plain string. "
+                "For a shared secret, use algorithm='HS256'."
+            )
         if secret is not None:
             loaded.append((kid, load_key(secret)))
         loaded.extend(

@@ -196,3 +196,16 @@ def test_a_refresh_lifetime_shorter_than_the_access_lifetime_is_refused() -> Non
     with pytest.raises(ConfigurationError, match=r"refresh_exp_period \(60 s\) is shorter than exp_period \(900 s\)"):
         ajwt.config_refresh(REFRESH_SECRET, refresh_exp_period=60)
     ajwt.config_refresh(REFRESH_SECRET, refresh_exp_period=900)  # equal is fine
+
+
+@pytest.mark.parametrize("secret", ["   ", "\t\n", b"  "])
+def test_an_all_whitespace_secret_is_refused(secret: str | bytes) -> None:
+    with pytest.raises(ConfigurationError, match="empty or only whitespace"):
+        ApoJWT(secret)
+
+
+@pytest.mark.parametrize("algorithm", ["RS256", "ES256", "PS384", "EdDSA"])
+def test_an_asymmetric_algorithm_given_a_plain_string_says_a_pem_private_key_is_expected(algorithm: str) -> None:
+    with pytest.raises(ConfigurationError, match="must be a PEM private key") as info:
+        ApoJWT("a-plain-string-that-is-not-a-key-at-all", algorithm=algorithm)
+    assert "algorithm='HS256'" in str(info.value)
