@@ -541,7 +541,7 @@ class KeySet:
             secret.encode() if isinstance(secret, str) else secret
         ):
             raise ConfigurationError(
-                f"{algorithm} signs with a private key, so the first argument must be a PEM private key "
+                f"{algorithm} signs with a private key, so the first argument must be a PEM key holding one "
                 "('-----BEGIN PRIVATE KEY-----...', e.g. from `apojwt keygen`), not a plain string. "
                 "For a shared secret, use algorithm='HS256'."
             )

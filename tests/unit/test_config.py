@@ -206,6 +206,6 @@ def test_an_all_whitespace_secret_is_refused(secret: str | bytes) -> None:
 
 @pytest.mark.parametrize("algorithm", ["RS256", "ES256", "PS384", "EdDSA"])
 def test_an_asymmetric_algorithm_given_a_plain_string_says_a_pem_private_key_is_expected(algorithm: str) -> None:
-    with pytest.raises(ConfigurationError, match="must be a PEM private key") as info:
+    with pytest.raises(ConfigurationError, match="must be a PEM key holding one") as info:
         ApoJWT("a-plain-string-that-is-not-a-key-at-all", algorithm=algorithm)
     assert "algorithm='HS256'" in str(info.value)
