@@ -105,3 +105,11 @@ def test_create_test_context_is_a_real_verified_context_for_dependency_overrides
     app.dependency_overrides[ajwt.permission("orders:write")] = lambda: ctx
     assert TestClient(app).post("/orders").json() == {"sub": "dora"}
     assert TestClient(app).get("/me").status_code == 401  # only the overridden guard is bypassed
+
+
+def test_a_cookie_based_instance_says_where_the_token_travels_when_none_is_sent() -> None:
+    response = TestClient(_cookie_app(make_ajwt(token_location="cookies"))).get("/me")
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
+    assert "access_token cookie" in response.json()["detail"]
+    assert "Authorization" not in response.json()["detail"]
