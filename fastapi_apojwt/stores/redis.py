@@ -21,9 +21,12 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
+try:
+    from redis.asyncio import Redis
+    from redis.asyncio.retry import Retry
+    from redis.backoff import NoBackoff
+except ImportError as missing:  # pragma: no cover - depends on the environment
+    raise ImportError('RedisStore needs redis-py: pip install "fastapi-apojwt[redis]"') from missing
 
 from ..errors import ConfigurationError, ServiceUnavailableError
 
@@ -196,6 +199,7 @@ class RedisStore:
         if client is not None:
             closer: Any = client
             try:
-                await closer.aclose()
+                # aclose() since redis-py 5.0.1; close() before it (deprecated after).
+                await (closer.aclose() if hasattr(closer, "aclose") else closer.close())
             except Exception:  # noqa: S110 - closing a broken connection is not an error worth raising
                 pass
