@@ -1,17 +1,24 @@
-# Thin wrappers: every target works on a fresh machine (it creates .venv first).
+# Thin wrappers: every target works on a fresh machine with only Python and make (it creates its venv first).
+# Development tools are PEP 735 dependency groups in pyproject.toml (`pip install --group`, pip >= 25.1).
+PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
+PIP_UPGRADE := -m pip install -q --upgrade 'pip>=25.1'
 
-.PHONY: install lint typecheck test pytest docs docs-build demo bench fuzz load clean
+# The demo's own venv: the package with its redis extra, uvicorn and python-multipart, nothing else.
+DEMO_VENV  ?= .venv-demo
+DEMO_STAMP := $(DEMO_VENV)/.installed-stamp
+
+.PHONY: install lint typecheck test pytest docs docs-build demo demo-install bench fuzz load clean
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
-	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev,docs]'
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) $(PIP_UPGRADE)
+	$(PY) -m pip install -q -e '.[redis,flask,jwks]' --group dev
 	touch $(STAMP)
 
 lint: install
@@ -32,8 +39,16 @@ test: lint typecheck docs-build pytest
 docs: install
 	$(PY) -m mkdocs serve -a 127.0.0.1:8001
 
-demo: install
-	$(PY) -m uvicorn example_app.main:app --host 127.0.0.1 --port 8000
+demo-install: $(DEMO_STAMP)
+
+$(DEMO_STAMP): pyproject.toml
+	test -x $(DEMO_VENV)/bin/python || $(PYTHON) -m venv $(DEMO_VENV)
+	$(DEMO_VENV)/bin/python $(PIP_UPGRADE)
+	$(DEMO_VENV)/bin/python -m pip install -q -e '.[redis]' --group demo
+	touch $(DEMO_STAMP)
+
+demo: $(DEMO_STAMP)
+	$(DEMO_VENV)/bin/python -m uvicorn example_app.main:app --host 127.0.0.1 --port 8000
 
 bench: install
 	$(PY) benchmarks/run.py
@@ -46,4 +61,4 @@ load: install
 	$(PY) -m tests.load.run
 
 clean:
-	rm -rf $(VENV) site .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(DEMO_VENV) site .mypy_cache .ruff_cache .pytest_cache

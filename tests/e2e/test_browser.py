@@ -7,10 +7,8 @@ request that would leave 127.0.0.1 is aborted and fails the test.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
@@ -18,11 +16,10 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, Request, Route, expect, sync_playwright
 
 from tests.conftest import REFRESH_SECRET, SECRET
-from tests.servers import UvicornServer, uvicorn_server
+from tests.servers import CHROMIUM, UvicornServer, require_chromium, uvicorn_server
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -36,18 +33,9 @@ ACCESS_LIFETIME = 2  # seconds: the demo page must refresh the token during the 
 LOOPBACK = {"127.0.0.1", "localhost"}
 
 
-def _require_chromium() -> None:
-    if CHROMIUM.exists():
-        return
-    message = f"{CHROMIUM} is missing: apt-get install -y chromium (.ci/run does this)"
-    if os.environ.get("CI") == "true":
-        pytest.fail(message)
-    pytest.skip(message)
-
-
 @pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
-    _require_chromium()
+    require_chromium()
     with sync_playwright() as p:
         yield p
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.servers import UvicornServer
+from tests.servers import UvicornServer, require_chromium
 
 pytestmark = pytest.mark.e2e
 
@@ -152,14 +151,8 @@ def test_openapi_security_on_exactly_the_protected_routes(http: httpx.Client) ->
 def test_swagger_authorize_logs_in_with_a_password(example_server: UvicornServer) -> None:
     """Swagger UI's "Authorize" dialog logs in through /auth/token, then calls carry the bearer token."""
     import re
-    from pathlib import Path
 
-    chromium = Path("/usr/bin/chromium")
-    if not chromium.exists():
-        message = f"{chromium} is missing: apt-get install -y chromium (.ci/run does this)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+    chromium = require_chromium()
     from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as playwright:
