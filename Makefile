@@ -13,10 +13,12 @@ DEMO_STAMP := $(DEMO_VENV)/.installed-stamp
 
 # The declared minimum versions, pinned exactly (requirements/floors.txt), plus the test tools.
 FLOORS_VENV ?= .venv-floors
+# The Pythons the classifiers claim besides the default one, through pyenv: each in .venv-X.Y.
+PYTHONS ?= 3.10.13 3.12.1 3.13.0
 # Lean runs for the extra suites; pytest's exit 5 (nothing collected) fails like any other.
 QUICK_PYTEST := -m pytest -x -q -p no:cacheprovider
 
-.PHONY: install lint typecheck test pytest docs docs-build demo demo-install bench fuzz load floors clean
+.PHONY: install lint typecheck test pytest docs docs-build demo demo-install bench fuzz load floors pythons clean
 
 install: $(STAMP)
 
@@ -76,5 +78,17 @@ floors: install
 	$(FLOORS_VENV)/bin/python tests/check_floors.py
 	PATH="$$PATH:$(CURDIR)/$(VENV)/bin" $(FLOORS_VENV)/bin/python $(QUICK_PYTEST) tests/unit tests/integration
 
+# One venv per Python (reused between runs; `make clean` removes them), run one after the other.
+pythons: install
+	set -e; for v in $(PYTHONS); do \
+		venv=.venv-$${v%.*}; \
+		echo "== Python $$v ($$venv)"; \
+		test -x $$venv/bin/python || PYENV_VERSION=$$v python3 -m venv $$venv; \
+		$$venv/bin/python -c 'import sys; v = sys.argv[1]; assert sys.version.startswith(v + " "), (sys.version, v)' $$v; \
+		$$venv/bin/python $(PIP_UPGRADE); \
+		$$venv/bin/python -m pip install -q -e '.[redis,flask,jwks]' --group test; \
+		PATH="$$PATH:$(CURDIR)/$(VENV)/bin" $$venv/bin/python $(QUICK_PYTEST) tests/unit tests/integration tests/security; \
+	done
+
 clean:
-	rm -rf $(VENV) $(DEMO_VENV) $(FLOORS_VENV) site .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(DEMO_VENV) $(FLOORS_VENV) .venv-3.* site .mypy_cache .ruff_cache .pytest_cache
