@@ -18,7 +18,7 @@ PYTHONS ?= 3.10.13 3.12.1 3.13.0
 # Lean runs for the extra suites; pytest's exit 5 (nothing collected) fails like any other.
 QUICK_PYTEST := -m pytest -x -q -p no:cacheprovider
 
-.PHONY: install lint typecheck test pytest docs docs-build demo demo-install bench fuzz load floors pythons clean
+.PHONY: install lint typecheck test pytest docs docs-build demo demo-install bench fuzz load floors pythons dist clean
 
 install: $(STAMP)
 
@@ -90,5 +90,12 @@ pythons: install
 		PATH="$$PATH:$(CURDIR)/$(VENV)/bin" $$venv/bin/python $(QUICK_PYTEST) tests/unit tests/integration tests/security; \
 	done
 
+# An sdist and a wheel, checked: twine check, LICENSE and CHANGELOG inside, the bare wheel imports under -W error.
+dist: install
+	rm -rf dist
+	$(PY) -m build --outdir dist .
+	$(PY) -m twine check --strict dist/*
+	$(PY) tests/check_dist.py dist
+
 clean:
-	rm -rf $(VENV) $(DEMO_VENV) $(FLOORS_VENV) .venv-3.* site .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(DEMO_VENV) $(FLOORS_VENV) .venv-3.* site dist .mypy_cache .ruff_cache .pytest_cache
