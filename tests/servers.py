@@ -177,14 +177,15 @@ CHROMIUM = Path("/usr/bin/chromium")
 def require_chromium() -> Path:
     """Debian's Chromium, which the browser tests drive; else skip them (fail under CI=true, which installs it).
 
-    Every browser test calls this one function, so a machine without Chromium gets one summary line.
+    tests/e2e/test_browser.py, which holds every browser test, calls it at import: a machine without
+    Chromium gets one summary line for the module.
     """
     if CHROMIUM.exists():
         return CHROMIUM
     message = f"browser tests need Chromium at {CHROMIUM}: apt-get install -y chromium (as root; .ci/run does this)"
     if os.environ.get("CI") == "true":
         pytest.fail(message)
-    pytest.skip(message)
+    pytest.skip(message, allow_module_level=True)
 
 
 @contextlib.contextmanager
