@@ -136,9 +136,14 @@ def _json_object(raw: bytes) -> dict[str, Any]:
         # Strict UTF-8 text (RFC 7515 §4, RFC 8259 §8.1): json.loads(bytes) would also
         # accept a BOM and UTF-16/32, i.e. several encodings of one claims set.
         text = raw.decode("utf-8")
-        # No more opening brackets than the limit (any usual token): cannot nest deeper; two C-speed
-        # counts; only a text with more opening brackets is scanned, strings left out.
-        if text.count("{") + text.count("[") > MAX_JSON_DEPTH and _json_depth(text) > MAX_JSON_DEPTH:
+        # JSON nested deeper than the limit has more than 2 * MAX_JSON_DEPTH characters and more
+        # opening brackets than the limit: a length test (the header) and two C-speed counts (the
+        # usual claims) rule it out; only a text with more opening brackets is scanned, strings left out.
+        if (
+            len(text) > 2 * MAX_JSON_DEPTH + 1
+            and text.count("{") + text.count("[") > MAX_JSON_DEPTH
+            and _json_depth(text) > MAX_JSON_DEPTH
+        ):
             raise MalformedTokenError
         try:
             # The C scanner directly: decode() adds two regex passes for surrounding whitespace.
