@@ -25,7 +25,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) $(PIP_UPGRADE)
-	$(PY) -m pip install -q -e '.[redis,flask,jwks]' --group dev
+	$(PY) -m pip install -q --only-binary=atheris -e '.[redis,flask,jwks]' --group dev
 	touch $(STAMP)
 
 lint: install
