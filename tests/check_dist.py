@@ -79,6 +79,12 @@ def check_sdist(sdist: Path, version: str, problems: list[str]) -> None:
             handle = archive.extractfile(member)
             return handle.read().decode() if handle else None
 
+        tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True).stdout.split()
+        expected = {f"{top}/{name}" for name in tracked} | {f"{top}/PKG-INFO"}
+        stray = sorted(n for n in names if archive.getmember(n).isfile() or archive.getmember(n).issym())
+        stray = [n for n in stray if n not in expected]
+        if stray:
+            problems.append(f"{sdist.name}: files git does not track: {stray[:5]}")
         check_metadata(sdist.name, read("PKG-INFO") or "", version, problems)
         check_texts(sdist.name, read("LICENSE"), read("CHANGELOG.md"), version, problems)
 
