@@ -10,7 +10,8 @@ No web framework is imported here. Verification is strict (RFC 8725):
   key-carrying headers (``jku``, ``x5u``, ``jwk``, ``x5c``) are ignored; ``kid``
   only selects among configured keys;
 * claims must have the JSON type the wire format gives them: nothing is coerced;
-* duplicate member names and non-finite numbers (``NaN``) are rejected.
+* duplicate member names and non-finite numbers (``NaN``) are rejected, and so is JSON
+  nested deeper than ``MAX_JSON_DEPTH`` (64) levels, on every Python version.
 
 Wire format (compatible with apojwt 1.x): ``sub``, ``perms``, ``data``, ``exp``,
 ``nbf``, ``iat``, ``iss``, ``aud``; this package adds ``type``
@@ -27,9 +28,11 @@ import base64
 import binascii
 import hmac
 import json
+import re
 import secrets
 import time
 from collections.abc import Callable, Mapping, Sequence
+from itertools import accumulate
 from typing import Any, Final, Literal
 
 import jwt
@@ -51,7 +54,7 @@ from .errors import (
 )
 from .keys import HMAC_ALGORITHMS, KeySet, VerificationKey
 
-__all__ = ["ACCESS", "REFRESH", "Claims", "TokenCodec", "TokenType", "new_jti"]
+__all__ = ["ACCESS", "MAX_JSON_DEPTH", "REFRESH", "Claims", "TokenCodec", "TokenType", "new_jti"]
 
 TokenType = Literal["access", "refresh"]
 ACCESS: Final = "access"
@@ -115,11 +118,34 @@ _JSON_DECODER: Final = json.JSONDecoder(object_pairs_hook=_reject_duplicates, pa
 _JSON_SCAN: Final = _JSON_DECODER.scan_once  # type: ignore[attr-defined]
 
 
+# The deepest JSON nesting a header or claims set may have (the claims object itself is level 1).
+# Fixed here, so it does not depend on the Python version: 3.13's parser accepts thousands of levels.
+MAX_JSON_DEPTH: Final = 64
+_JSON_STRING: Final = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_NOT_A_BRACKET: Final = re.compile(r"[^\[\]{}]+")
+_BRACKET_STEP: Final = {"{": 1, "[": 1, "}": -1, "]": -1}
+
+
+def _json_depth(text: str) -> int:
+    """The nesting depth of ``text``: its brackets outside strings, counted (exact for valid JSON)."""
+    brackets = _NOT_A_BRACKET.sub("", _JSON_STRING.sub("", text))
+    return max(accumulate(map(_BRACKET_STEP.__getitem__, brackets)), default=0)
+
+
 def _json_object(raw: bytes) -> dict[str, Any]:
     try:
         # Strict UTF-8 text (RFC 7515 §4, RFC 8259 §8.1): json.loads(bytes) would also
         # accept a BOM and UTF-16/32, i.e. several encodings of one claims set.
         text = raw.decode("utf-8")
+        # JSON nested deeper than the limit has more than 2 * MAX_JSON_DEPTH characters and more
+        # opening brackets than the limit: a length test (the header) and two C-speed counts (the
+        # usual claims) rule it out; only a text with more opening brackets is scanned, strings left out.
+        if (
+            len(text) > 2 * MAX_JSON_DEPTH + 1
+            and text.count("{") + text.count("[") > MAX_JSON_DEPTH
+            and _json_depth(text) > MAX_JSON_DEPTH
+        ):
+            raise MalformedTokenError
         try:
             # The C scanner directly: decode() adds two regex passes for surrounding whitespace.
             value, end = _JSON_SCAN(text, 0)

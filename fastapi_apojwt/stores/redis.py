@@ -42,13 +42,16 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
-from redis.asyncio import Redis
-from redis.asyncio.cluster import RedisCluster
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import NoScriptError, ResponseError
-from redis.exceptions import TimeoutError as RedisTimeoutError
+try:
+    from redis.asyncio import Redis
+    from redis.asyncio.cluster import RedisCluster
+    from redis.asyncio.retry import Retry
+    from redis.backoff import NoBackoff
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import NoScriptError, ResponseError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+except ImportError as missing:  # pragma: no cover - depends on the environment
+    raise ImportError('RedisStore needs redis-py: pip install "fastapi-apojwt[redis]"') from missing
 
 from ..errors import ConfigurationError, ServiceUnavailableError
 
@@ -490,6 +493,7 @@ class RedisStore:
         if client is not None:
             closer: Any = client
             try:
-                await closer.aclose()
+                # aclose() since redis-py 5.0.1; close() before it (deprecated after).
+                await (closer.aclose() if hasattr(closer, "aclose") else closer.close())
             except Exception:  # noqa: S110 - closing a broken connection is not an error worth raising
                 pass

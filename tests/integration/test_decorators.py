@@ -20,6 +20,7 @@ from fastapi_apojwt import (
     RefreshContext,
     TokenContext,
 )
+from fastapi_apojwt.tokens import MAX_JSON_DEPTH
 from tests.apps import make_ajwt
 from tests.conftest import AUDIENCE, ISSUER, REFRESH_SECRET, SECRET
 
@@ -646,6 +647,7 @@ def test_string_annotations_are_resolved_one_by_one() -> None:
 
 
 def test_deeply_nested_data_never_500() -> None:
+    """The library's own nesting limit, the same on every Python (3.13's parser alone accepts 1,500 levels)."""
     ajwt = make_ajwt(max_token_bytes=200_000)
     app = FastAPI()
 
@@ -655,30 +657,39 @@ def test_deeply_nested_data_never_500() -> None:
         return "ok"
 
     client = TestClient(app, raise_server_exceptions=False)
-    nested: Any = {}
-    for _ in range(950):
-        nested = {"a": nested}
-    assert client.get("/deep", headers=bearer(ajwt, data=nested)).status_code == 200  # deep but parseable
 
-    # Deeper than the JSON parser recurses (sys.getrecursionlimit() is 1000), yet under the
-    # 16 KiB header limit: signed by hand (the encoder refuses it), refused as malformed, not a 500.
-    depth = 1500
+    def data_for_depth(depth: int) -> Any:
+        """Data that makes the claims set ``depth`` levels deep (the claims object is level 1, ``data`` 2)."""
+        nested: Any = {}
+        for _ in range(depth - 2):
+            nested = {"a": nested}
+        return nested
+
+    # Exactly at the limit: accepted; brackets inside strings are not nesting.
+    assert client.get("/deep", headers=bearer(ajwt, data=data_for_depth(MAX_JSON_DEPTH))).status_code == 200
+    in_strings = {"s": "[{" * 2000, "t": ['\\"]}', "}]" * 100]}
+    assert client.get("/deep", headers=bearer(ajwt, data=in_strings)).status_code == 200
+
+    # One level past the limit, and deeper than the JSON parser recurses on 3.10-3.12
+    # (sys.getrecursionlimit() is 1000), yet under the 16 KiB header limit: signed by hand
+    # (the encoder refuses the deepest), refused as malformed, never a 500.
     now = int(time.time())
-    claims = (
-        f'{{"sub":"alice","perms":[],"type":"access","iss":"{ISSUER}","aud":["{AUDIENCE}"],'
-        f'"iat":{now},"nbf":{now},"exp":{now + 60},"data":' + '{"a":' * depth + "{}" + "}" * (depth + 1)
-    )
-    segments = [
-        base64.urlsafe_b64encode(part.encode()).rstrip(b"=").decode()
-        for part in ('{"alg":"HS256","typ":"JWT"}', claims)
-    ]
-    signing_input = ".".join(segments)
-    signature = hmac.digest(SECRET.encode(), signing_input.encode(), "sha256")
-    token = signing_input + "." + base64.urlsafe_b64encode(signature).rstrip(b"=").decode()
-    assert len(token) < 16384
-    response = client.get("/deep", headers={"Authorization": f"Bearer {token}"})
-    assert response.status_code == 401
-    assert response.json() == {"detail": MalformedTokenError.message}
+    for depth in (MAX_JSON_DEPTH + 1, 1500):
+        claims = (
+            f'{{"sub":"alice","perms":[],"type":"access","iss":"{ISSUER}","aud":["{AUDIENCE}"],'
+            f'"iat":{now},"nbf":{now},"exp":{now + 60},"data":' + '{"a":' * (depth - 2) + "{}" + "}" * (depth - 1)
+        )
+        segments = [
+            base64.urlsafe_b64encode(part.encode()).rstrip(b"=").decode()
+            for part in ('{"alg":"HS256","typ":"JWT"}', claims)
+        ]
+        signing_input = ".".join(segments)
+        signature = hmac.digest(SECRET.encode(), signing_input.encode(), "sha256")
+        token = signing_input + "." + base64.urlsafe_b64encode(signature).rstrip(b"=").decode()
+        assert len(token) < 16384
+        response = client.get("/deep", headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 401, depth
+        assert response.json() == {"detail": MalformedTokenError.message}
 
 
 def test_handler_arguments_named_like_code_and_msg() -> None:

@@ -145,6 +145,8 @@ def wire_format_reasons(claims: dict[str, Any]) -> set[str]:
         reasons.add("fresh must be a boolean")
     if "jti" in claims and claims["jti"] == "":
         reasons.add("jti must not be empty")
+    if "fam" in claims and (not isinstance(claims["fam"], str) or claims["fam"] == ""):
+        reasons.add("fam must be a non-empty string")
     return reasons
 
 
@@ -414,6 +416,8 @@ def test_the_genuine_token_is_accepted_by_both() -> None:
     ("token", "reason"),
     [
         (genuine(jti=""), "jti must not be empty"),
+        (genuine(fam=None), "fam must be a non-empty string"),
+        (genuine(fam=""), "fam must be a non-empty string"),
         (genuine(iat=str(NOW - 30)), "time claims must be JSON numbers in 1970..9999"),
         (genuine(nbf=-5), "time claims must be JSON numbers in 1970..9999"),
         (genuine(exp=10**20), "time claims must be JSON numbers in 1970..9999"),
