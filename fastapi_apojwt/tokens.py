@@ -230,6 +230,11 @@ class TokenCodec:
                 "This ApoJWT instance only verifies tokens (it was built from a public key or a JWKS); "
                 "mint tokens on the issuer that holds the private key."
             )
+        if _value_depth(claims) > MAX_JSON_DEPTH:
+            raise ValueError(
+                f"The claims nest deeper than {MAX_JSON_DEPTH} levels: no verifier here would accept the token. "
+                "Flatten the token's data."
+            )
         headers = {"kid": signing.kid} if signing.kid else None
         return jwt.encode(dict(claims), signing.key, algorithm=signing.algorithm, headers=headers)
 
@@ -475,6 +480,25 @@ def _check_foreign_access_type(header: Mapping[str, Any], claims: Mapping[str, A
         raise WrongTokenTypeError("Wrong token type: this endpoint expects an access token.")
     if not isinstance(claims.get("sub"), str):
         raise InvalidClaimError("The token's 'sub' claim is missing or not a string.")
+
+
+def _value_depth(value: object) -> int:
+    """How deep JSON containers nest in ``value`` (iteratively: deep data never exhausts the stack)."""
+    deepest = 0
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        current, depth = stack.pop()
+        if isinstance(current, Mapping):
+            children: Any = current.values()
+        elif isinstance(current, (list, tuple)):
+            children = current
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if deepest > MAX_JSON_DEPTH:
+            return deepest
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def encode_segment(obj: Mapping[str, Any]) -> str:

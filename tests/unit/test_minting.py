@@ -1,6 +1,7 @@
 """Minting: HMAC tokens signed by us verify in PyJWT, and a weak secret warns once, not per token."""
 
 import warnings
+from typing import Any
 
 import jwt
 import pytest
@@ -50,3 +51,18 @@ def test_data_model_validator_raising_anything_is_a_401() -> None:
     with pytest.raises(InvalidClaimError) as raised:
         ajwt.decode(ajwt.create_token(sub="x", data={"team": "zzz"}))
     assert raised.value.status_code == 401
+
+
+def test_minting_refuses_data_nested_deeper_than_decode_accepts() -> None:
+    from fastapi_apojwt.tokens import MAX_JSON_DEPTH
+
+    ajwt = ApoJWT(SECRET, iss=ISSUER, server_audience=[AUDIENCE])
+    ok: Any = {}
+    for _ in range(MAX_JSON_DEPTH - 2):  # the claims object and the data claim are two levels
+        ok = {"a": ok}
+    assert ajwt.decode(ajwt.create_token(sub="a", data=ok)).sub == "a"
+    deep: Any = {}
+    for _ in range(5000):  # far past the recursion limit: refused, not a RecursionError
+        deep = {"a": deep}
+    with pytest.raises(ValueError, match=f"deeper than {MAX_JSON_DEPTH} levels"):
+        ajwt.create_token(sub="a", data=deep)
