@@ -13,6 +13,27 @@ from .sessions import Sessions
 __all__ = ["TokenCookies"]
 
 
+def _set(
+    response: Response,
+    name: str,
+    token: str,
+    cookie: CookieSettings,
+    csrf_name: str,
+    csrf: str | None,
+    lifetime: float,
+) -> None:
+    """Set a token cookie and, when ``csrf`` is given, its CSRF cookie; both live as long as the token."""
+    set_token_cookies(
+        response,
+        name=name,
+        token=token,
+        csrf_name=csrf_name if csrf else None,
+        csrf_value=csrf,
+        settings=cookie,
+        max_age=int(lifetime),
+    )
+
+
 class TokenCookies:
     """The access and refresh cookies of one ``ApoJWT``.
 
@@ -50,14 +71,14 @@ class TokenCookies:
         if settings is None:
             raise ConfigurationError("Refresh tokens are not configured: call config_refresh() first.")
         csrf = csrf_value(settings.csrf_key, refresh_token) if settings.csrf else None
-        set_token_cookies(
+        _set(
             response,
-            name=settings.cookie_name,
-            token=refresh_token,
-            csrf_name=settings.csrf_cookie_name if csrf else None,
-            csrf_value=csrf,
-            settings=settings.cookie,
-            max_age=int(settings.exp_period),
+            settings.cookie_name,
+            refresh_token,
+            settings.cookie,
+            settings.csrf_cookie_name,
+            csrf,
+            settings.exp_period,
         )
 
     def unset_refresh(self, response: Response) -> None:
@@ -75,14 +96,14 @@ class TokenCookies:
         """Set the HTTP-only access cookie and its JS-readable CSRF cookie."""
         settings = self.access
         csrf = csrf_value(self.access_key, access_token) if settings.csrf else None
-        set_token_cookies(
+        _set(
             response,
-            name=settings.cookie_name,
-            token=access_token,
-            csrf_name=settings.csrf_cookie_name if csrf else None,
-            csrf_value=csrf,
-            settings=settings.cookie,
-            max_age=int(self.exp_period),
+            settings.cookie_name,
+            access_token,
+            settings.cookie,
+            settings.csrf_cookie_name,
+            csrf,
+            self.exp_period,
         )
 
     def unset_access(self, response: Response) -> None:
