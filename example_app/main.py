@@ -194,8 +194,10 @@ async def read_token_request(request: Request) -> FormData:
     media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media_type != "application/x-www-form-urlencoded":
         raise OAuth2Error("invalid_request", "Send the parameters as application/x-www-form-urlencoded.")
+    if len(await request.body()) > 8192:  # a password grant is a few hundred bytes
+        raise OAuth2Error("invalid_request", "The form is too large.")
     try:
-        form = await request.form(max_files=0, max_fields=20, max_part_size=4096)
+        form = await request.form(max_files=0, max_fields=20)
     except StarletteHTTPException:  # Starlette's answer to a form it cannot parse (too many or too large fields)
         raise OAuth2Error("invalid_request", "The form cannot be parsed.") from None
     for name in TOKEN_PARAMETERS:
