@@ -130,7 +130,8 @@ def new_context(
     Raises:
         InvalidClaimError: ``data`` does not fit ``data_model``.
     """
-    values, private = _values(freeze(claims), token, policy, permissions)
+    frozen = claims if type(claims) is FrozenDict else freeze(claims)  # the codec's claims come frozen
+    values, private = _values(frozen, token, policy, permissions)
     if data_model is not None:
         values["data"] = _validate(data_model, values["data"])
     return _construct(cls, values, private)

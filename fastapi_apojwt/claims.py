@@ -92,7 +92,7 @@ class PermissionsClaim:
                 continue
             if type(value) is str:
                 found.update(dict.fromkeys(part for part in value.split(" ") if part))
-            elif type(value) is list and all(type(item) is str for item in value):
+            elif isinstance(value, list) and all(type(item) is str for item in value):
                 found.update(dict.fromkeys(value))
             else:
                 raise InvalidClaimError(
@@ -113,7 +113,7 @@ def _lookup(claims: Mapping[str, Any], name: str, segments: tuple[str, ...]) -> 
         return None
     value = claims
     for depth, segment in enumerate(segments):
-        if type(value) is not dict:
+        if not isinstance(value, dict):
             where = ".".join(segments[:depth])
             raise InvalidClaimError(f"The token's {where!r} claim is not an object.")
         value = value.get(segment, _MISSING)
