@@ -118,7 +118,7 @@ class RevocationMirror:
         self.reloads = 0
         """Full loads so far (the first included): for tests and metrics."""
         self._last = "0-0"  # the last stream id applied
-        self._previous = "0-0"  # the id the previous read started from
+        self._added = 0  # how many of the stream's entries, counted from its first ever, were applied
         self._run_id: str | None = None
         self._down = False
         self._task = self.loop.create_task(self._follow(), name="apojwt-revocation-mirror")
@@ -247,14 +247,14 @@ class RevocationMirror:
                     number = float("inf")  # a record we cannot read: revokes everything it can name
                 records.merge(key, number, now + (left / 1000 if left > 0 else 365 * 86400))
         self._records, self._run_id = records, run_id
-        self._last = self._previous = last
+        self._last = last
+        self._added = info.get("entries-added", 0) if info is not None else 0
         self.current_at = started
         self.reloads += 1
 
     async def _read_once(self) -> bool:
         """One XINFO + XREAD round; ``True`` when the mirror must reload."""
         client: Any = self._client()
-        start_from = self._last
         sent = time.monotonic()
         if isinstance(client, RedisCluster):
             pipe: Any = client.pipeline()
@@ -289,18 +289,22 @@ class RevocationMirror:
             if "k" in data:
                 self._records.merge(data["k"], value, now + ttl)
             self._last = _text(entry_id)
-        self._previous = start_from
+        self._added += len(entries)
         if len(entries) < _BATCH:  # the whole stream, up to when the pipeline was sent, was read
             self.current_at = sent
         return False
 
     def _gap(self, info: dict[str, Any]) -> bool:
-        """Whether entries after the previous read's start were lost (trimmed), or the stream went back."""
+        """Whether entries after the last one applied were lost (trimmed away), or the stream went back."""
         last = _id(info.get("last-generated-id", "0-0"))
         if last < _id(self._last):
-            return True
-        deleted = info.get("max-deleted-entry-id")
-        if deleted is not None:  # Redis 7: the newest trimmed id
-            return _id(deleted) > _id(self._previous)
+            return True  # recreated with older ids (a restart without persistence, a failover, a flush)
+        added, length = info.get("entries-added"), info.get("length")
+        if isinstance(added, int) and isinstance(length, int):  # Redis 7: exact counts
+            # Entries number 1..added; the stream holds the last `length`; this mirror applied 1..self._added
+            # (an underestimate if a trim raced the read: then this reloads once more than needed).
+            return self._added > added or self._added < added - length
         first: Any = info.get("first-entry")  # Redis 6: the oldest entry left
-        return bool(first) and _id(first[0]) > _id(self._previous) and self._previous != "0-0"
+        if not first:
+            return last > _id(self._last)  # entries after ours came and went
+        return _id(first[0]) > _id(self._last)  # ours may have had successors that were trimmed
