@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install lint typecheck test pytest docs docs-build demo bench fuzz load clean
+.PHONY: install lint typecheck test pytest docs docs-build demo bench bench-stores fuzz load clean
 
 install: $(STAMP)
 
@@ -37,6 +37,10 @@ demo: install
 
 bench: install
 	$(PY) benchmarks/run.py
+
+# The store comparison alone (memory, Redis per request, Redis + mirror; needs redis-server).
+bench-stores: install
+	$(PY) benchmarks/run.py --stores-only
 
 # The fuzz target installs atheris itself and skips cleanly when it cannot be built.
 fuzz: install
