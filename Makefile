@@ -18,7 +18,7 @@ PYTHONS ?= 3.10.13 3.12.1 3.13.0
 # Lean runs for the extra suites; pytest's exit 5 (nothing collected) fails like any other.
 QUICK_PYTEST := -m pytest -x -q -p no:cacheprovider
 
-.PHONY: install lint typecheck test pytest docs docs-build demo demo-install bench fuzz load floors pythons dist clean
+.PHONY: install lint typecheck test pytest docs docs-build demo demo-install bench bench-stores fuzz load floors pythons dist clean
 
 install: $(STAMP)
 
@@ -59,6 +59,10 @@ demo: $(DEMO_STAMP)
 
 bench: install
 	$(PY) benchmarks/run.py
+
+# The store comparison alone (memory, Redis per request, Redis + mirror; needs redis-server).
+bench-stores: install
+	$(PY) benchmarks/run.py --stores-only
 
 # The fuzz target installs atheris itself and skips cleanly when it cannot be built.
 fuzz: install

@@ -15,12 +15,15 @@ counted, and time stolen by other processes is not), medians over rounds:
 * thread-pool hops per request;
 * memory after floods of distinct valid tokens and of bogus tokens;
 * a real uvicorn server on 127.0.0.1, loaded from a second process: requests
-  per second of a guarded route against the same route unguarded.
+  per second of a guarded route against the same route unguarded;
+* the token stores side by side on uvicorn (``_stores.py``): memory store, Redis
+  checked per request, Redis with the mirror; and the propagation delay of a
+  revocation between two instances (needs ``redis-server``).
 
 Prints a table, writes ``benchmarks/results.json``, draws
 ``docs/img/benchmark.png`` and refreshes the table in ``docs/performance.md``.
 Needs no network beyond 127.0.0.1. Options: ``--quick`` (a smoke run),
-``--no-server``, ``--no-docs``.
+``--no-server``, ``--no-stores``, ``--stores-only`` (``make bench-stores``), ``--no-docs``.
 """
 
 from __future__ import annotations
@@ -53,6 +56,9 @@ import anyio.to_thread  # noqa: E402
 import jwt  # noqa: E402
 from _apps import AUDIENCE, ISSUER, SECRET, Variant, apojwt_instance, apojwt_mint, request_variants  # noqa: E402
 from _asgi import make_scope, request, timed_batch  # noqa: E402
+from _stores import bench_stores  # noqa: E402
+from _stores import markdown as stores_markdown  # noqa: E402
+from _stores import update_docs as update_stores_docs  # noqa: E402
 
 TARGETS = {
     "same_token": 0.25,
@@ -544,15 +550,51 @@ def update_docs(path: Path, summary: dict[str, Any], environment: str) -> None:
     path.write_text(before + block + after)
 
 
+def run_stores(args: argparse.Namespace, *, quick: bool, results: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The store comparison; ``--stores-only`` keeps the rest of results.json and refreshes only its own table."""
+    print("stores on uvicorn: memory, Redis, Redis + mirror", flush=True)
+    stores = bench_stores(
+        rounds=2 if quick else 7,
+        seconds=0.5 if quick else 2.0,
+        connections=32,
+        sessions=2000 if quick else 5000,
+        samples=50 if quick else 300,
+    )
+    if stores is None:
+        return None
+    environment = (
+        f"Measured on {platform.python_implementation()} {platform.python_version()}, "
+        f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs; "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}."
+    )
+    stores["environment"] = environment
+    print()
+    print(stores_markdown(stores))
+    if results is None:
+        path = HERE / "results.json"
+        saved = json.loads(path.read_text()) if path.exists() else {}
+        saved["stores"] = stores
+        path.write_text(json.dumps(saved, indent=1, default=str) + "\n")
+    if not args.no_docs:
+        update_stores_docs(ROOT / "docs" / "performance.md", stores, environment)
+    return stores
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="a smoke run: few rounds, small batches")
     parser.add_argument("--no-server", action="store_true", help="skip the uvicorn measurement")
     parser.add_argument("--no-docs", action="store_true", help="do not touch docs/ (chart and table)")
+    parser.add_argument("--no-stores", action="store_true", help="skip the store comparison (memory, Redis, mirror)")
+    parser.add_argument("--stores-only", action="store_true", help="run the store comparison alone")
     args = parser.parse_args()
     rounds, batch = (3, 40) if args.quick else (15, 200)
     warnings.simplefilter("ignore")
     started = time.perf_counter()
+    if args.stores_only:
+        run_stores(args, quick=args.quick, results=None)
+        print(f"\n({time.perf_counter() - started:.0f} s)")
+        return
 
     variants = request_variants()
     labels = {v.name: v.label for v in variants}
@@ -583,6 +625,8 @@ def main() -> None:
     print(targets_table(summary))
     print()
     print(markdown(summary))
+    if not args.no_stores:
+        summary["stores"] = run_stores(args, quick=args.quick, results=summary)
     (HERE / "results.json").write_text(json.dumps(summary, indent=1, default=str) + "\n")
     if not args.no_docs:
         draw(summary, ROOT / "docs" / "img" / "benchmark.png")

@@ -26,19 +26,27 @@ With ``wait_replicas=N`` every write is followed, on the same connection, by
 failure becomes ``ServiceUnavailableError`` (a 503 with ``Retry-After``):
 tokens are never accepted while Redis cannot answer, and the client reconnects
 by itself when Redis is back. Each outage is logged once, as a WARNING on the
-``fastapi_apojwt.stores.redis`` logger, and its end as an INFO record.
+``fastapi_apojwt.stores.redis`` logger, and its end as an INFO record. Every
+operation has an overall ``deadline`` (default 1 s, retries and reconnects
+included): past it, the answer is that 503.
+
+With ``mirror=True`` each revocation is also appended to one stream,
+``<prefix>revocations``, and each process answers ``is_revoked`` from a local
+mirror that follows it (see :mod:`fastapi_apojwt.stores.mirror`), as long as the
+mirror can prove it was current within ``max_staleness`` seconds; otherwise it
+asks Redis as above. ``use_refresh_token`` always asks Redis.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import os
 import secrets
+import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
@@ -54,6 +62,9 @@ except ImportError as missing:  # pragma: no cover - depends on the environment
     raise ImportError('RedisStore needs redis-py: pip install "fastapi-apojwt[redis]"') from missing
 
 from ..errors import ConfigurationError, ServiceUnavailableError
+from ._redis_keys import KeyLayout
+from ._redis_scripts import ADD_SESSION, RELEASE, REVOKE_SUBJECT, USE, Script
+from .mirror import RevocationMirror, append_event
 
 __all__ = ["RedisStore"]
 
@@ -67,68 +78,6 @@ MAX_SESSIONS = 1000
 _CLUSTER_SCHEMES = {"redis+cluster": "redis", "rediss+cluster": "rediss"}
 
 
-class _Script:
-    """A Lua script and its SHA1 (run with ``EVALSHA``, loaded by ``EVAL`` when a node lacks it)."""
-
-    __slots__ = ("sha", "text")
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.sha = hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
-
-
-# Raise a subject's cut-off to max(old, new) and its TTL to max(old, new), atomically.
-_REVOKE_SUBJECT = _Script("""
-local old = tonumber(redis.call('GET', KEYS[1]) or '0')
-local cut = tonumber(ARGV[1])
-if old > cut then cut = old end
-local ttl = tonumber(ARGV[2])
-local left = redis.call('PTTL', KEYS[1])
-if left > ttl then ttl = left end
-redis.call('SET', KEYS[1], string.format('%.6f', cut), 'PX', ttl)
-return 1
-""")
-
-# Use a refresh token once. The value is the using call's nonce: a resend of the same call (redis-py
-# retries a command whose reply was lost) finds its own nonce and succeeds again; any other call gets 0.
-# The resend writes too, so that a WAIT on its connection covers the key.
-_USE = _Script("""
-local held = redis.call('GET', KEYS[1])
-if held and held ~= ARGV[1] then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-return 1
-""")
-
-# Give a use back (its WAIT failed): only if the key still holds this call's nonce.
-_RELEASE = _Script("""
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-""")
-
-# Record one session of a subject: drop expired ones, keep at most ARGV[6], never shorten the TTL.
-# KEYS[1]: hash family -> "created refreshed expires"; KEYS[2]: sorted set family -> expires.
-_ADD_SESSION = _Script("""
-local now = tonumber(ARGV[5])
-local gone = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[5])
-for i = 1, #gone do redis.call('HDEL', KEYS[1], gone[i]) end
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[5])
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. ' ' .. ARGV[3] .. ' ' .. ARGV[4])
-redis.call('ZADD', KEYS[2], ARGV[4], ARGV[1])
-local extra = redis.call('ZCARD', KEYS[2]) - tonumber(ARGV[6])
-if extra > 0 then
-  local dropped = redis.call('ZRANGE', KEYS[2], 0, extra - 1)
-  for i = 1, #dropped do redis.call('HDEL', KEYS[1], dropped[i]) end
-  redis.call('ZREMRANGEBYRANK', KEYS[2], 0, extra - 1)
-end
-local ttl = math.ceil((tonumber(ARGV[4]) - now) * 1000)
-for i = 1, 2 do
-  local left = redis.call('PTTL', KEYS[i])
-  if left < ttl then redis.call('PEXPIRE', KEYS[i], ttl) end
-end
-return 1
-""")
-
-
 class _ReplicasBehind(Exception):
     """Fewer replicas than ``wait_replicas`` confirmed a write in time."""
 
@@ -140,13 +89,41 @@ def _reraise_without_loop() -> None:
         raise RuntimeError("RedisStore needs a running event loop.") from None
 
 
+if sys.version_info >= (3, 11):
+    _within = asyncio.timeout
+else:  # pragma: no cover - Python 3.10
+
+    @contextlib.asynccontextmanager
+    async def _within(seconds: float) -> AsyncIterator[None]:
+        """``asyncio.timeout`` for Python 3.10: cancel the block after ``seconds``, as ``TimeoutError``."""
+        task = asyncio.current_task()
+        assert task is not None  # noqa: S101 - always inside a task
+        expired = False
+
+        def expire() -> None:
+            nonlocal expired
+            expired = True
+            task.cancel()
+
+        handle = asyncio.get_running_loop().call_later(seconds, expire)
+        try:
+            yield
+        except asyncio.CancelledError:
+            if expired:
+                raise asyncio.TimeoutError from None
+            raise
+        finally:
+            handle.cancel()
+
+
+def _seconds(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ConfigurationError(f"{name} must be a number of seconds > 0.")
+    return float(value)
+
+
 def _ms(seconds: float) -> int:
     return max(1000, int(seconds * 1000))
-
-
-def _tag(value: str) -> str:
-    """A hash tag's content: fixed length, hex only, whatever ``value`` holds (braces, nothing)."""
-    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 def _describe(exc: BaseException) -> str:
@@ -168,6 +145,27 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, ResponseError):
         return f"{name}: Redis answered with an error"
     return f"{name}: the command failed"
+
+
+def _give_back_later(release: Callable[[], Awaitable[Any]], tasks: set[asyncio.Task[None]]) -> None:
+    """Run ``release`` in the background, a few times over some seconds, until Redis answered twice.
+
+    Twice: a use cut short by the deadline may still reach Redis after the first answer.
+    """
+
+    async def attempts() -> None:
+        answered = 0
+        for attempt in range(12):
+            await asyncio.sleep(min(2.0, 0.25 * 2**attempt))
+            with contextlib.suppress(ServiceUnavailableError):
+                await release()
+                answered += 1
+                if answered >= 2:
+                    return
+
+    task = asyncio.get_running_loop().create_task(attempts())
+    tasks.add(task)
+    task.add_done_callback(tasks.discard)
 
 
 def _number(value: Any, name: str) -> int:
@@ -202,6 +200,15 @@ class RedisStore:
             it (Redis ``WAIT``); fewer within ``wait_timeout`` is a 503. ``0``
             (the default) does not wait.
         wait_timeout: Seconds ``WAIT`` may take.
+        deadline: Seconds any one operation may take in all (connecting,
+            retries and ``WAIT`` included) before it fails with a 503.
+        mirror: Answer ``is_revoked`` from a local mirror of the revocation
+            records that a Redis stream keeps current (``False``: one round trip
+            per check). Turn it on for every process that shares ``prefix``: a
+            process without it does not append its revocations to the stream.
+        max_staleness: With ``mirror``, the seconds after which a mirror that
+            has not heard from Redis stops answering (the check asks Redis
+            directly); the longest a revocation made elsewhere can go unseen.
     """
 
     def __init__(
@@ -212,6 +219,9 @@ class RedisStore:
         wait_replicas: int = 0,
         wait_timeout: float = 0.5,
         connect: Callable[[], Redis | RedisCluster] | None = None,
+        deadline: float = 1.0,
+        mirror: bool = False,
+        max_staleness: float = 0.25,
     ) -> None:
         """Use ``client`` (or ``connect()``: a new client per event loop); :meth:`from_url` is the usual way."""
         if not isinstance(prefix, str):
@@ -224,7 +234,17 @@ class RedisStore:
         if isinstance(wait_timeout, bool) or not isinstance(wait_timeout, (int, float)) or not wait_timeout > 0:
             raise ConfigurationError("wait_timeout must be a number of seconds > 0.")
         self._wait_ms = max(1, round(wait_timeout * 1000))
+        self.deadline = _seconds(deadline, "deadline")
+        if self.wait_replicas and self.deadline <= wait_timeout:
+            raise ConfigurationError("deadline must be longer than wait_timeout: WAIT runs within it.")
+        if not isinstance(mirror, bool):
+            raise ConfigurationError("mirror must be True or False.")
+        self.mirror = mirror
+        self.max_staleness = _seconds(max_staleness, "max_staleness")
+        self._mirror: RevocationMirror | None = None
+        self._releases: set[asyncio.Task[None]] = set()
         self.prefix = prefix
+        self.keys = KeyLayout(prefix)
         if client is not None and connect is not None:
             raise ConfigurationError("Pass either client= or connect=, not both.")
         self._factory = connect
@@ -242,6 +262,9 @@ class RedisStore:
         connect_timeout: float = 1.0,
         wait_replicas: int = 0,
         wait_timeout: float = 0.5,
+        deadline: float = 1.0,
+        mirror: bool = False,
+        max_staleness: float = 0.25,
         **options: Any,
     ) -> RedisStore:
         """A store connecting to ``url`` on first use.
@@ -252,8 +275,10 @@ class RedisStore:
         cluster has no other).
 
         Timeouts are short so that an unreachable Redis turns into a quick 503
-        rather than a hung request; a dropped connection is retried once, so a
-        restarted Redis is picked up without restarting the application.
+        rather than a hung request, and ``deadline`` bounds each operation as a
+        whole; a dropped connection is retried once, so a restarted Redis is
+        picked up without restarting the application. ``mirror=True``: see the
+        class.
 
         Example:
             ```python
@@ -270,7 +295,14 @@ class RedisStore:
             "health_check_interval": 30,
             **options,
         }
-        store_options: dict[str, Any] = {"prefix": prefix, "wait_replicas": wait_replicas, "wait_timeout": wait_timeout}
+        store_options: dict[str, Any] = {
+            "prefix": prefix,
+            "wait_replicas": wait_replicas,
+            "wait_timeout": wait_timeout,
+            "deadline": deadline,
+            "mirror": mirror,
+            "max_staleness": max_staleness,
+        }
         scheme, rest = url.split("://", 1)
         plain = _CLUSTER_SCHEMES.get(scheme.lower())
         if plain is None:
@@ -293,7 +325,21 @@ class RedisStore:
         if self._client is None or self._loop is not loop:
             self._client = self._factory()
             self._loop = loop
+            self._mirror = None  # it followed the stream on the old loop
         return self._client
+
+    def _mirror_here(self) -> RevocationMirror | None:
+        """The mirror of the running event loop, started on first use (``None`` without ``mirror``)."""
+        if not self.mirror:
+            return None
+        mirror = self._mirror
+        loop = asyncio.get_running_loop()
+        if mirror is None or mirror.loop is not loop:
+            self._redis()  # the loop's client first: it would drop a mirror made before it
+            mirror = self._mirror = RevocationMirror(
+                self._redis, prefix=self.prefix, max_staleness=self.max_staleness, deadline=self.deadline
+            )
+        return mirror
 
     async def _run(self, operation: Callable[[Any], Awaitable[T]]) -> T:
         try:
@@ -304,11 +350,12 @@ class RedisStore:
             _reraise_without_loop()
             raise
         try:
-            if isinstance(client, RedisCluster):
-                # Learn the slot map before sending anything: concurrent first commands on a new
-                # cluster client break its connections (AttributeError in redis-py 8.1); a no-op after.
-                await client.initialize()
-            result = await operation(client)
+            async with _within(self.deadline):
+                if isinstance(client, RedisCluster):
+                    # Learn the slot map before sending anything: concurrent first commands on a new
+                    # cluster client break its connections (AttributeError in redis-py 8.1); a no-op after.
+                    await client.initialize()
+                result = await operation(client)
         except ConfigurationError:
             raise
         except Exception as exc:
@@ -330,34 +377,16 @@ class RedisStore:
                 _describe(exc),
             )
 
-    # -- keys -------------------------------------------------------------------------------
-
-    def _token_key(self, jti: str) -> str:
-        return f"{self.prefix}t:{{{_tag(jti)}}}"
-
-    def _family_key(self, family: str) -> str:
-        return f"{self.prefix}f:{{F{_tag(family)}}}"
-
-    def _used_key(self, family: str, jti: str) -> str:
-        return f"{self.prefix}u:{{F{_tag(family)}}}:{jti}"
-
-    def _subject_key(self, sub: str) -> str:
-        return f"{self.prefix}s:{{S{_tag(sub)}}}"
-
-    def _session_keys(self, sub: str) -> tuple[str, str]:
-        tag = _tag(sub)
-        return f"{self.prefix}i:{{S{tag}}}", f"{self.prefix}x:{{S{tag}}}"
-
     # -- commands ---------------------------------------------------------------------------
 
     @staticmethod
-    async def _eval(client: Any, script: _Script, keys: list[str], args: list[Any]) -> Any:
+    async def _eval(client: Any, script: Script, keys: list[str], args: list[Any]) -> Any:
         try:
             return await client.evalsha(script.sha, len(keys), *keys, *args)
         except NoScriptError:
             return await client.eval(script.text, len(keys), *keys, *args)
 
-    async def _write(self, client: Any, keys: tuple[str, ...], script: _Script | None, *args: Any) -> Any:
+    async def _write(self, client: Any, keys: tuple[str, ...], script: Script | None, *args: Any) -> Any:
         """Run one write: ``script`` on ``keys`` with ``args``, or (no script) the command ``args`` on ``keys[0]``.
 
         With ``wait_replicas``, ``WAIT`` follows on the same connection: it
@@ -390,12 +419,20 @@ class RedisStore:
     # -- the protocol -----------------------------------------------------------------------
 
     async def is_revoked(self, *, jti: str | None, sub: str, issued_at: float, family: str | None = None) -> bool:
-        """See :meth:`TokenStore.is_revoked`: one ``MGET`` (a pipeline of ``GET`` on a cluster)."""
-        keys = [self._subject_key(sub)]
+        """See :meth:`TokenStore.is_revoked`: the mirror's answer, or one ``MGET`` (a pipeline on a cluster)."""
+        keys = [self.keys.subject(sub)]
         if jti is not None:
-            keys.append(self._token_key(jti))
+            keys.append(self.keys.token(jti))
         if family is not None:
-            keys.append(self._family_key(family))
+            keys.append(self.keys.family(family))
+        if self.mirror:
+            try:
+                mirror = self._mirror_here()
+            except RuntimeError:
+                _reraise_without_loop()
+                raise
+            if mirror is not None and mirror.fresh():
+                return mirror.is_revoked(keys[0], keys[1:], issued_at)
 
         async def read(r: Any) -> list[bytes | str | None]:
             if not isinstance(r, RedisCluster):
@@ -416,21 +453,38 @@ class RedisStore:
         except ValueError:
             return True  # a record we cannot read: fail closed
 
+    async def _revoke(self, key: str, value: str, ttl_ms: int, script: Script | None, *args: Any) -> None:
+        """Write a revocation record, then (``mirror``) its event, and take it into this loop's mirror.
+
+        Record first: a mirror reloading from a stream position before the event finds the record.
+        """
+
+        async def write(r: Any) -> None:
+            await self._write(r, (key,), script, *args)
+            if self.mirror:
+                await append_event(r, f"{self.prefix}revocations", key, value, ttl_ms)
+
+        await self._run(write)
+        if self.mirror:
+            mirror = self._mirror_here()
+            if mirror is not None:
+                mirror.apply(key, float(value), ttl_ms / 1000)
+
     async def revoke_token(self, jti: str, *, ttl: float) -> None:
         """See :meth:`TokenStore.revoke_token`."""
-        key = self._token_key(jti)
-        await self._run(lambda r: self._write(r, (key,), None, "SET", key, b"1", "PX", _ms(ttl)))
+        key, ms = self.keys.token(jti), _ms(ttl)
+        await self._revoke(key, "1", ms, None, "SET", key, b"1", "PX", ms)
 
     async def revoke_family(self, family: str, *, ttl: float) -> None:
         """See :meth:`TokenStore.revoke_family`."""
-        key = self._family_key(family)
-        await self._run(lambda r: self._write(r, (key,), None, "SET", key, b"1", "PX", _ms(ttl)))
+        key, ms = self.keys.family(family), _ms(ttl)
+        await self._revoke(key, "1", ms, None, "SET", key, b"1", "PX", ms)
 
     async def revoke_subject(self, sub: str, *, issued_before: float, ttl: float) -> None:
         """See :meth:`TokenStore.revoke_subject`: one Lua script keeps the later cut-off and the longer TTL."""
-        key = self._subject_key(sub)
-        cut_off, keep = repr(float(issued_before)), str(_ms(ttl))
-        await self._run(lambda r: self._write(r, (key,), _REVOKE_SUBJECT, cut_off, keep))
+        key, ms = self.keys.subject(sub), _ms(ttl)
+        cut_off = repr(float(issued_before))
+        await self._revoke(key, cut_off, ms, REVOKE_SUBJECT, cut_off, str(ms))
 
     async def use_refresh_token(self, jti: str, *, family: str, ttl: float) -> bool:
         """See :meth:`TokenStore.use_refresh_token`: one Lua script, atomic across processes, idempotent per call.
@@ -439,22 +493,30 @@ class RedisStore:
         acknowledge it), it is given back before the error is raised, as far as
         Redis can still be reached: the client's retry is not a replay.
         """
-        key = self._used_key(family, jti)
+        key = self.keys.used(family, jti)
         nonce = secrets.token_hex(16)
+        released = False
 
         async def use(r: Any) -> Any:
+            nonlocal released
             try:
-                return await self._write(r, (key,), _USE, nonce, str(_ms(ttl)))
+                return await self._write(r, (key,), USE, nonce, str(_ms(ttl)))
             except Exception:
                 with contextlib.suppress(Exception):
-                    await asyncio.wait_for(self._eval(r, _RELEASE, [key], [nonce]), timeout=1.0)
+                    await asyncio.wait_for(self._eval(r, RELEASE, [key], [nonce]), timeout=1.0)
+                    released = True
                 raise
 
-        return bool(await self._run(use))
+        try:
+            return bool(await self._run(use))
+        except ServiceUnavailableError:
+            if not released:  # the deadline cut the call short: the script may still run once Redis answers
+                _give_back_later(lambda: self._run(lambda r: self._eval(r, RELEASE, [key], [nonce])), self._releases)
+            raise
 
     async def is_refresh_token_used(self, jti: str, *, family: str) -> bool:
         """See :meth:`TokenStore.is_refresh_token_used`: one ``EXISTS`` of the key ``use_refresh_token`` sets."""
-        key = self._used_key(family, jti)
+        key = self.keys.used(family, jti)
         found: int = await self._run(lambda r: r.exists(key))
         return bool(found)
 
@@ -465,14 +527,14 @@ class RedisStore:
         now = time.time()
         if expires_at <= now:
             return  # nothing to list, ever
-        index, order = self._session_keys(sub)
+        index, order = self.keys.sessions(sub)
         times = (repr(float(created_at)), repr(float(refreshed_at)), repr(float(expires_at)))
         args = (family, *times, repr(now), str(MAX_SESSIONS))
-        await self._run(lambda r: self._write(r, (index, order), _ADD_SESSION, *args))
+        await self._run(lambda r: self._write(r, (index, order), ADD_SESSION, *args))
 
     async def sessions(self, sub: str) -> list[tuple[str, float, float, float]]:
         """See :meth:`SessionIndex.sessions`: one ``HGETALL``."""
-        index, _ = self._session_keys(sub)
+        index, _ = self.keys.sessions(sub)
         records: dict[bytes | str, bytes | str] = await self._run(lambda r: r.hgetall(index))
         now = time.time()
         found: list[tuple[str, float, float, float]] = []
@@ -488,7 +550,12 @@ class RedisStore:
         return found
 
     async def close(self) -> None:
-        """Close the connections of the current client."""
+        """Stop the mirror and close the connections of the current client."""
+        mirror, self._mirror = self._mirror, None
+        if mirror is not None:
+            await mirror.close()
+        for task in list(self._releases):
+            task.cancel()
         client, self._client = self._client, None
         if client is not None:
             closer: Any = client
