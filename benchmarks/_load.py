@@ -15,6 +15,23 @@ import sys
 import time
 
 
+def split_response(buffer: bytes) -> tuple[bytes, bytes] | None:
+    """The status code of the first complete HTTP/1.1 response in ``buffer`` and the bytes after it."""
+    end = buffer.find(b"\r\n\r\n")
+    if end < 0:
+        return None
+    head = buffer[:end]
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    total = end + 4 + length
+    if len(buffer) < total:
+        return None
+    return head[9:12], buffer[total:]
+
+
 class _Client(asyncio.Protocol):
     def __init__(self, request: bytes, stats: dict[str, int], deadline: float, done: asyncio.Future[None]) -> None:
         self.request = request
@@ -31,20 +48,10 @@ class _Client(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self.buffer += data
         while True:
-            end = self.buffer.find(b"\r\n\r\n")
-            if end < 0:
+            response = split_response(self.buffer)
+            if response is None:
                 return
-            head = self.buffer[:end]
-            length = 0
-            for line in head.split(b"\r\n")[1:]:
-                name, _, value = line.partition(b":")
-                if name.strip().lower() == b"content-length":
-                    length = int(value)
-            total = end + 4 + length
-            if len(self.buffer) < total:
-                return
-            status = head[9:12]
-            self.buffer = self.buffer[total:]
+            status, self.buffer = response
             if status == b"200":
                 self.stats["requests"] += 1
             else:

@@ -19,6 +19,8 @@ import statistics
 import sys
 import time
 
+from _load import split_response
+
 _TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -50,21 +52,12 @@ class _Client(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self.buffer += data
         while True:
-            end = self.buffer.find(b"\r\n\r\n")
-            if end < 0:
+            response = split_response(self.buffer)
+            if response is None:
                 return
-            head = self.buffer[:end]
-            length = 0
-            for line in head.split(b"\r\n")[1:]:
-                name, _, value = line.partition(b":")
-                if name.strip().lower() == b"content-length":
-                    length = int(value)
-            total = end + 4 + length
-            if len(self.buffer) < total:
-                return
+            status, self.buffer = response
             self.latencies.append(time.perf_counter() - self.sent)
-            self.stats["requests" if head[9:12] == b"200" else "errors"] += 1
-            self.buffer = self.buffer[total:]
+            self.stats["requests" if status == b"200" else "errors"] += 1
             if time.monotonic() >= self.deadline:
                 assert self.transport is not None
                 self.transport.close()

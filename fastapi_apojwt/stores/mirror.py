@@ -121,6 +121,7 @@ class RevocationMirror:
         self._added = 0  # how many of the stream's entries, counted from its first ever, were applied
         self._run_id: str | None = None
         self._down = False
+        self._stopping = False
         self._task = self.loop.create_task(self._follow(), name="apojwt-revocation-mirror")
 
     # -- answers --------------------------------------------------------------------------
@@ -150,19 +151,24 @@ class RevocationMirror:
     # -- following the stream ---------------------------------------------------------------
 
     async def close(self) -> None:
-        """Stop following (from the mirror's own event loop: await the task; from another: just cancel)."""
+        """Stop following (from the mirror's own event loop: wait for the task, boundedly; from another: cancel).
+
+        A flag as well as the cancellation: on Python < 3.12 ``asyncio.wait_for`` can swallow a
+        cancellation that arrives as its inner call completes, and the loop would go on reading.
+        """
+        self._stopping = True
         self._task.cancel()
         self.current_at = float("-inf")
-        with contextlib.suppress(asyncio.CancelledError, RuntimeError):
+        with contextlib.suppress(RuntimeError):
             if asyncio.get_running_loop() is self.loop:
-                await self._task
+                await asyncio.wait({self._task}, timeout=4 * self._deadline)
 
     async def _bounded(self, awaitable: Any, extra: float = 0.0) -> Any:
         return await asyncio.wait_for(awaitable, self._deadline + extra)
 
     async def _follow(self) -> None:
         reload, suspect, pause = True, False, 0.05
-        while True:
+        while not self._stopping:
             try:
                 if suspect:  # after a failure: the same server (replay from the last id) or another (reload)?
                     reload = reload or await self._bounded(self._server_id()) != self._run_id
