@@ -22,7 +22,7 @@ from pathlib import Path
 import redis
 from redis.crc import key_slot
 
-from tests.servers import redis_binary, wait_for_port
+from tests.servers import redis_binary, redis_command, wait_for_port
 
 
 def _binary(name: str) -> str:
@@ -103,23 +103,7 @@ class Node:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> Node:
-        self.process = subprocess.Popen(
-            [
-                _binary("redis-server"),
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                self.workdir,
-                *self.args,
-            ],
-            stdout=subprocess.DEVNULL,
-        )
+        self.process = subprocess.Popen(redis_command(self.port, self.workdir, *self.args), stdout=subprocess.DEVNULL)
         wait_for_port(self.port, process=self.process)
         return self
 

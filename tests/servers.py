@@ -122,28 +122,18 @@ class RedisServer:
 
     def start(self) -> None:
         assert self.workdir is not None, "only a redis-server started by the tests can be restarted"
-        self.process = subprocess.Popen(
-            [
-                redis_binary("redis-server"),
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "yes" if self.persist else "no",
-                "--appendfsync",
-                "always",
-                "--dir",
-                self.workdir,
-            ],
-            stdout=subprocess.DEVNULL,
-        )
+        appendonly = ["--appendonly", "yes", "--appendfsync", "always"] if self.persist else []
+        self.process = subprocess.Popen(redis_command(self.port, self.workdir, *appendonly), stdout=subprocess.DEVNULL)
         wait_for_port(self.port, process=self.process)
 
 
 REDIS_BINARIES = ("redis-server", "redis-cli")
+
+
+def redis_command(port: int, workdir: str, *extra: str) -> list[str]:
+    """A loopback redis-server on ``port`` keeping its files in ``workdir``: no snapshots, no AOF unless ``extra``."""
+    base = ["--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", workdir]
+    return [redis_binary("redis-server"), *base, *extra]
 
 
 def redis_binary(name: str = "redis-server") -> str:

@@ -17,7 +17,7 @@ from fastapi_apojwt.testing import (
     create_test_tokens,
     unauthenticate,
 )
-from tests.apps import make_ajwt
+from tests.apps import build_app, make_ajwt
 from tests.conftest import REFRESH_SECRET
 
 
@@ -70,11 +70,8 @@ def test_authenticate_each_kind_of_client() -> None:
 
 
 def _cookie_app(ajwt: ApoJWT) -> FastAPI:
-    app = FastAPI()
-
-    @app.get("/me")
-    async def me(ctx: Annotated[TokenContext, Depends(ajwt.token_required)]) -> dict[str, str]:
-        return {"sub": ctx.sub}
+    """The shared test app, plus an unsafe route (the CSRF double submit applies to it)."""
+    app = build_app(ajwt)
 
     @app.post("/orders")
     async def orders(ctx: Annotated[TokenContext, Depends(ajwt.permission("orders:write"))]) -> dict[str, str]:
