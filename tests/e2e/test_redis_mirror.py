@@ -192,6 +192,40 @@ async def test_rotation_stays_one_winner_with_mirrors(shared_redis_url: str) -> 
         await store.close()
 
 
+async def test_polled_proofs_keep_the_mirror_current_while_its_read_blocks(shared_redis_url: str) -> None:
+    # Redis ends a BLOCK only at its next timer tick (100 ms at hz 10): the polled XINFO
+    # proves the mirror current between the follower's replies. Here the follower blocks
+    # for a minute: only the polled proofs can keep the mirror answering.
+    store = RedisStore.from_url(shared_redis_url, prefix="vouch:", mirror=True, max_staleness=1.0)
+    mirror = await following(store)
+    mirror.block_ms = 60_000  # from the follower's next read on
+    await asyncio.sleep(1.5)  # its current read ends (at most ~0.25 s); the next blocks for a minute
+    for _ in range(40):  # 2 s, twice the bound: fresh throughout, thanks to the polls (every 0.2 s)
+        assert mirror.fresh()
+        await asyncio.sleep(0.05)
+    writer = RedisStore.from_url(shared_redis_url, prefix="vouch:", mirror=True, max_staleness=1.0)
+    await writer.revoke_token("while-blocked", ttl=60)
+    # A blocked XREAD still returns at once with the new entry.
+    await until(lambda: revoked(store, jti="while-blocked", sub="", issued_at=0), "the blocked read missed it")
+    await writer.close()
+    await store.close()
+
+
+async def test_polls_never_vouch_for_entries_the_follower_has_not_applied(shared_redis_url: str) -> None:
+    a, b = pair(shared_redis_url, "vouch-behind:", max_staleness=0.3)
+    await following(a)
+    mirror = await following(b)
+    mirror._task.cancel()  # B's follower stops reading the stream; its polls go on
+    await asyncio.sleep(0.1)
+    await a.revoke_token("unread", ttl=60)
+    # B's polls see a last id that B has not applied: they stop proving it current, so within
+    # the bound B asks Redis, which refuses the token (a blind poll would keep accepting it).
+    await until(lambda: revoked(b, jti="unread", sub="", issued_at=0), "B vouched for an entry it never read")
+    assert not mirror.fresh()
+    await a.close()
+    await b.close()
+
+
 # -- staleness and outages -----------------------------------------------------------------------
 
 
