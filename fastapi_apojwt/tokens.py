@@ -420,10 +420,19 @@ class TokenCodec:
                 raise InvalidClaimError("The token's 'auth_time' claim is not a valid time.")
             if auth_time > now + leeway + 1:  # minted at or after its login, within the second of iat
                 raise ImmatureTokenError("The token claims a login in the future.")
-        if "iss" in claims and not isinstance(claims["iss"], str):
+        iss = get("iss")
+        if iss is None:
+            if "iss" in claims or self.issuer:  # a null iss is a wrong type, not an absent claim
+                raise InvalidIssuerError
+        elif not isinstance(iss, str) or iss != self.issuer:
             raise InvalidIssuerError
-        self._check_issuer(get("iss", None))
-        self._check_audience(get("aud", None), "aud" in claims)
+        aud = get("aud")
+        if type(aud) is FrozenList and all(map(_is_str, aud)):  # the usual shape, inline
+            allowed = self._audience_set
+            if allowed.isdisjoint(aud) if allowed else aud:  # none configured: only tokens for anyone
+                raise InvalidAudienceError
+        else:
+            self._check_audience(aud, "aud" in claims)
         if self.permissions_claim is None or expected_type != ACCESS:
             self._check_type(claims, expected_type)
         else:
@@ -439,14 +448,6 @@ class TokenCodec:
             raise InvalidClaimError("The token's 'fresh' claim is not a boolean.")
         if "fam" in claims and (not isinstance(claims["fam"], str) or not claims["fam"]):
             raise InvalidClaimError("The token's 'fam' claim is not a string.")
-
-    def _check_issuer(self, iss: object) -> None:
-        if iss is None:
-            if self.issuer:
-                raise InvalidIssuerError
-            return
-        if not isinstance(iss, str) or iss != self.issuer:
-            raise InvalidIssuerError
 
     def _check_audience(self, aud: object, present: bool) -> None:
         if isinstance(aud, str):

@@ -69,10 +69,6 @@ class MemoryStore:
 
     async def is_revoked(self, *, jti: str | None, sub: str, issued_at: float, family: str | None = None) -> bool:
         """See :meth:`TokenStore.is_revoked`."""
-        return self.is_revoked_now(jti=jti, sub=sub, issued_at=issued_at, family=family)
-
-    def is_revoked_now(self, *, jti: str | None, sub: str, issued_at: float, family: str | None = None) -> bool:
-        """:meth:`is_revoked`, answered synchronously: ApoJWT's guards call this on the request path."""
         if jti is not None and self._revoked.get(jti) is not None:
             return True
         if family is not None and self._families.get(family) is not None:
