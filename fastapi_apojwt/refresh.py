@@ -36,7 +36,8 @@ __all__ = [
 class ImplicitRefreshMiddleware:
     """Renew a nearly expired access cookie on the way out of a request.
 
-    Opt-in, for ``ApoJWT(token_location="cookies")``: when a request carries a
+    Opt-in, for ``ApoJWT(token_location="cookies")`` (or several locations, cookies
+    among them: only a token sent as the access cookie is renewed): when a request carries a
     valid, unrevoked access cookie with less than ``within`` seconds left, a
     successful response (status < 400) gets a new access cookie (same subject,
     permissions and data, not fresh) and its CSRF cookie. A response that sets
@@ -50,8 +51,11 @@ class ImplicitRefreshMiddleware:
 
     def __init__(self, app: ASGIApp, *, ajwt: ApoJWT, within: float = 300) -> None:
         """Wrap ``app``; ``within`` is the remaining lifetime (seconds) below which the cookie is renewed."""
-        if ajwt.token_location != "cookies":
-            raise ConfigurationError("ImplicitRefreshMiddleware needs ApoJWT(token_location='cookies').")
+        if "cookies" not in ajwt.settings.token_locations:
+            raise ConfigurationError(
+                "ImplicitRefreshMiddleware renews access cookies: it needs ApoJWT(token_location='cookies') "
+                "or token_location=('headers', 'cookies')."
+            )
         if isinstance(within, bool) or not isinstance(within, (int, float)) or within <= 0:
             raise ConfigurationError("within must be a positive number of seconds.")
         self.app = app

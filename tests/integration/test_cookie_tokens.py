@@ -114,9 +114,9 @@ def cookie_app(ajwt: ApoJWT) -> FastAPI:
     return app
 
 
-def cookie_ajwt(clock: Clock | None = None) -> ApoJWT:
+def cookie_ajwt(clock: Clock | None = None, location: Any = "cookies") -> ApoJWT:
     extra: dict[str, Any] = {"clock": clock, "store": MemoryStore(clock=clock)} if clock else {}
-    ajwt = ApoJWT(SECRET, iss=ISSUER, server_audience=[AUDIENCE], token_location="cookies", **extra)
+    ajwt = ApoJWT(SECRET, iss=ISSUER, server_audience=[AUDIENCE], token_location=location, **extra)
     ajwt.config_refresh(REFRESH_SECRET)
     return ajwt
 
@@ -167,8 +167,8 @@ def test_header_location_ignores_access_cookie() -> None:
     assert client.get("/me").status_code == 401
 
 
-def implicit_client(clock: Clock, within: float = 120) -> tuple[ApoJWT, TestClient]:
-    ajwt = cookie_ajwt(clock)
+def implicit_client(clock: Clock, within: float = 120, location: Any = "cookies") -> tuple[ApoJWT, TestClient]:
+    ajwt = cookie_ajwt(clock, location)
     app = cookie_app(ajwt)
     app.add_middleware(ImplicitRefreshMiddleware, ajwt=ajwt, within=within)
     return ajwt, TestClient(app, base_url=HTTPS)
@@ -193,6 +193,20 @@ def test_implicit_refresh_renews_a_nearly_expired_cookie() -> None:
     assert context.claims["fam"] == ajwt.decode(old).claims["fam"]
     clock.now += 100  # the old one has expired; the renewed one works
     assert client.get("/me").status_code == 200
+
+
+def test_implicit_refresh_with_headers_and_cookies_renews_only_the_cookie() -> None:
+    clock = Clock()
+    ajwt, client = implicit_client(clock, location=("headers", "cookies"))
+    client.post("/login")
+    old = client.cookies["access_token"]
+    clock.now += 900 - 60
+    bearer = TestClient(client.app, base_url=HTTPS).get("/me", headers={"Authorization": f"Bearer {old}"})
+    assert bearer.status_code == 200
+    assert "set-cookie" not in bearer.headers  # a token sent in the header: no cookie to renew
+    renewed = set_cookies(client.get("/me"))  # the cookie, nearly expired: renewed
+    assert renewed["access_token"].value != old
+    assert ajwt.decode(renewed["access_token"].value).sub == ajwt.decode(old).sub
 
 
 def test_implicit_refresh_leaves_errors_logouts_and_revoked_tokens_alone() -> None:
