@@ -166,7 +166,7 @@ def retyped(context: TokenContext[Any], cls: type[TokenContext[Any]], data: Any)
 
 
 class RefreshContext(BaseModel):
-    """A verified refresh token.
+    """A verified refresh token; its ``claims`` and ``data``, as the guards give them, are immutable (``FrozenDict``).
 
     Example:
         ```python

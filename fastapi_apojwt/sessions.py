@@ -44,7 +44,7 @@ from typing import Any, TypeVar
 from starlette.requests import HTTPConnection
 
 from ._settings import RefreshSettings
-from .context import RefreshContext, TokenContext
+from .context import FrozenDict, RefreshContext, TokenContext
 from .csrf import check_csrf
 from .errors import (
     ApoJWTError,
@@ -367,9 +367,11 @@ class Sessions:
         store = self.store
         if await self.call(store.is_revoked(jti=jti, sub=sub, issued_at=started, family=family)):
             raise RevokedTokenError
-        context = RefreshContext(
+        # Built from verified, frozen claims: model_construct keeps claims and data the FrozenDicts
+        # they are (validation would copy them into plain, mutable dicts).
+        context = RefreshContext.model_construct(
             sub=sub,
-            data=claims.get("data") or {},
+            data=claims.get("data") or FrozenDict(),
             exp=_utc(claims["exp"]),
             iat=_utc(claims["iat"]),
             jti=jti,

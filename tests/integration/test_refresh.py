@@ -340,3 +340,32 @@ def test_flask_seed_refresh_view_keeps_the_family_and_leaks_nothing() -> None:
     assert later_login is not None
     assert later_login["fresh"] is True
     assert later_login["fam"] != refreshed["fam"]
+
+
+def test_the_refresh_context_is_immutable_all_the_way_down(ajwt: ApoJWT) -> None:
+    seen: list[RefreshContext] = []
+    app = FastAPI()
+
+    @app.post("/auth/refresh")
+    async def refresh(ctx: Annotated[RefreshContext, Depends(ajwt.refresh)]) -> RefreshContext:
+        seen.append(ctx)
+        return ctx
+
+    _, refresh_token = ajwt.create_token_pair(sub="alice", permissions=[], refresh_data={"roles": ["a"], "n": 1})
+    client = TestClient(app, base_url=HTTPS)
+    response = client.post(
+        "/auth/refresh",
+        headers=refresh_headers(refresh_token, csrf_value(ajwt.sessions.settings.csrf_key, refresh_token)),
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["data"] == {"roles": ["a"], "n": 1}  # serialised as the plain object it is
+    assert refresh_token not in response.text
+    ctx = seen[0]
+    assert ctx.data == {"roles": ["a"], "n": 1}
+    assert ctx.claims["sub"] == "alice"
+    with pytest.raises(TypeError):
+        ctx.data["n"] = 2
+    with pytest.raises(TypeError):
+        ctx.data["roles"].append("admin")
+    with pytest.raises(TypeError):
+        ctx.claims["sub"] = "root"  # type: ignore[index]
