@@ -120,7 +120,9 @@ class RevocationMirror:
         self.prefix = prefix
         self.stream = f"{prefix}revocations"
         self.max_staleness = max_staleness
-        self.block_ms = max(1, int(max_staleness * 1000 / 4))  # several proofs of currency per bound
+        # Several proofs of currency per bound, and never over 100 ms: Redis ends a BLOCK only at its
+        # 100 ms timer tick anyway, and a longer one would run into the client's socket timeout.
+        self.block_ms = max(1, min(100, int(max_staleness * 1000 / 4)))
         self._deadline = deadline
         self._records = _Records()
         self.current_at = float("-inf")
@@ -226,7 +228,7 @@ class RevocationMirror:
             except Exception as exc:  # an outage: the follower notices it, says so and recovers
                 logger.debug("Revocation mirror poll failed (%s).", type(exc).__name__)
                 continue
-            if not self._trusted:
+            if not self._trusted or not isinstance(info, (dict, type(None))):
                 continue
             if info is None:  # no stream: nothing was ever revoked, unless the follower read some
                 if self._last == "0-0":

@@ -192,22 +192,39 @@ async def test_rotation_stays_one_winner_with_mirrors(shared_redis_url: str) -> 
         await store.close()
 
 
-async def test_polled_proofs_keep_the_mirror_current_while_its_read_blocks(shared_redis_url: str) -> None:
+async def test_polled_proofs_keep_the_mirror_current_between_reads(shared_redis_url: str) -> None:
+    await polled_proofs_keep_the_mirror_current(shared_redis_url)
+
+
+async def polled_proofs_keep_the_mirror_current(url: str) -> None:
     # Redis ends a BLOCK only at its next timer tick (100 ms at hz 10): the polled XINFO
-    # proves the mirror current between the follower's replies. Here the follower blocks
-    # for a minute: only the polled proofs can keep the mirror answering.
-    store = RedisStore.from_url(shared_redis_url, prefix="vouch:", mirror=True, max_staleness=1.0)
+    # proves the mirror current between the follower's replies. Here the follower stops
+    # reading altogether: only the polls (every 0.2 s) can keep the mirror answering.
+    store = RedisStore.from_url(url, prefix="vouch:", mirror=True, max_staleness=1.0)
     mirror = await following(store)
-    mirror.block_ms = 60_000  # from the follower's next read on
-    await asyncio.sleep(1.5)  # its current read ends (at most ~0.25 s); the next blocks for a minute
-    for _ in range(40):  # 2 s, twice the bound: fresh throughout, thanks to the polls (every 0.2 s)
+    mirror._task.cancel()
+    for _ in range(50):  # 2.5 s, two and a half times the bound: fresh throughout
         assert mirror.fresh()
         await asyncio.sleep(0.05)
-    writer = RedisStore.from_url(shared_redis_url, prefix="vouch:", mirror=True, max_staleness=1.0)
-    await writer.revoke_token("while-blocked", ttl=60)
-    # A blocked XREAD still returns at once with the new entry.
-    await until(lambda: revoked(store, jti="while-blocked", sub="", issued_at=0), "the blocked read missed it")
-    await writer.close()
+    await store.close()
+
+
+async def test_a_long_bound_keeps_following_an_idle_stream(
+    shared_redis_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    await long_bound_keeps_following(shared_redis_url, caplog)
+
+
+async def long_bound_keeps_following(url: str, caplog: pytest.LogCaptureFixture) -> None:
+    # max_staleness=20 once meant BLOCK 5000 ms, beyond the client's 2 s socket timeout: an
+    # idle stream made every read fail ("lost Redis"), and proofs stopped.
+    store = RedisStore.from_url(url, prefix="long-bound:", mirror=True, max_staleness=20.0)
+    mirror = await following(store)
+    with caplog.at_level("WARNING", logger="fastapi_apojwt.stores.mirror"):
+        now = time.monotonic()
+        await asyncio.sleep(3.0)  # idle, past the socket timeout
+        assert mirror.current_at > now + 2.0  # proven current lately, not only before the wait
+    assert "lost Redis" not in caplog.text
     await store.close()
 
 
@@ -394,6 +411,14 @@ async def test_cluster_two_instances(cluster: Cluster) -> None:
     assert results.count(True) == 1
     for store in stores:
         await store.close()
+
+
+async def test_cluster_polled_proofs(cluster: Cluster) -> None:
+    await polled_proofs_keep_the_mirror_current(cluster.url)  # XINFO STREAM goes to the stream's primary
+
+
+async def test_cluster_long_bound(cluster: Cluster, caplog: pytest.LogCaptureFixture) -> None:
+    await long_bound_keeps_following(cluster.url, caplog)
 
 
 def test_mirror_settings_are_checked() -> None:
