@@ -29,11 +29,15 @@ settings = Settings()
 
 
 def token_store() -> TokenStore:
-    """Token state in Redis when APOJWT_REDIS_URL is set (several instances), else in memory."""
+    """Token state in Redis when APOJWT_REDIS_URL is set (several instances), else in memory.
+
+    Every instance answers revocation checks from its mirror of Redis's records (within 0.25 s
+    of a revocation anywhere) unless APOJWT_REDIS_MIRROR=0: then each check asks Redis.
+    """
     if settings.redis_url:
         from fastapi_apojwt.stores.redis import RedisStore
 
-        return RedisStore.from_url(settings.redis_url)
+        return RedisStore.from_url(settings.redis_url, mirror=settings.redis_mirror)
     return MemoryStore()
 
 

@@ -23,6 +23,8 @@ class Settings:
         default_factory=lambda: os.environ.get("APOJWT_REFRESH_SECRET") or secrets.token_urlsafe(48)
     )
     redis_url: str | None = field(default_factory=lambda: os.environ.get("APOJWT_REDIS_URL") or None)
+    # Revocation checks answered from a local mirror of Redis's records (docs: "the mirror"); 0: ask Redis.
+    redis_mirror: bool = field(default_factory=lambda: os.environ.get("APOJWT_REDIS_MIRROR", "1") != "0")
     issuer: str = field(default_factory=lambda: os.environ.get("APOJWT_ISSUER", "http://127.0.0.1:8000"))
     audience: str = field(default_factory=lambda: os.environ.get("APOJWT_AUDIENCE", "http://127.0.0.1:8000"))
     access_lifetime: int = field(default_factory=lambda: int(os.environ.get("APOJWT_ACCESS_LIFETIME", "900")))

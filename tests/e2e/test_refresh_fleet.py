@@ -45,6 +45,7 @@ def env(redis_url: str, **extra: str) -> dict[str, str]:
         "APOJWT_SECRET": SECRET,
         "APOJWT_REFRESH_SECRET": REFRESH_SECRET,
         "APOJWT_REDIS_URL": redis_url,
+        "APOJWT_REDIS_MIRROR": "0",  # exact: every check asks Redis (the mirror: test_example_mirror.py)
         "APOJWT_SECURE_COOKIES": "1",
         **extra,
     }
@@ -191,6 +192,9 @@ def test_redis_outage_is_503_then_recovers() -> None:
 def test_plain_http_demo_works_with_a_cookie_jar(shared_redis: RedisServer | Cluster) -> None:
     """`make demo` serves plain http: a client's cookie jar carries the refresh flow unaided."""
     demo_env = {"APOJWT_SECRET": SECRET, "APOJWT_REFRESH_SECRET": REFRESH_SECRET, "APOJWT_REDIS_URL": shared_redis.url}
+    demo_env["APOJWT_REDIS_MIRROR"] = (
+        "0"  # exact: every check asks Redis (the mirror's bound: tests/e2e/test_example_mirror.py)
+    )
     with uvicorn_server(**demo_env) as server, httpx.Client(base_url=server.url, timeout=10) as client:
         login = client.post("/auth/login", json={"username": "bob", "password": "bob-password"})
         assert login.status_code == 200, login.text

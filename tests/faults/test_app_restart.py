@@ -23,7 +23,12 @@ def test_restart_mid_flow_with_redis_keeps_families() -> None:
     """Rotation, reuse detection and logout survive app restarts when state is in Redis."""
     with (
         redis_server() as redis,
-        uvicorn_server(APOJWT_SECRET=SECRET, APOJWT_REFRESH_SECRET=REFRESH_SECRET, APOJWT_REDIS_URL=redis.url) as app,
+        uvicorn_server(
+            APOJWT_SECRET=SECRET,
+            APOJWT_REFRESH_SECRET=REFRESH_SECRET,
+            APOJWT_REDIS_URL=redis.url,
+            APOJWT_REDIS_MIRROR="0",
+        ) as app,
     ):
         with app.client() as client:
             session = login(client, "bob")

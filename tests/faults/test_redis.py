@@ -35,7 +35,12 @@ pytestmark = pytest.mark.e2e
 def app_on_redis(*, persist: bool = True) -> Iterator[tuple[RedisServer, UvicornServer]]:
     with (
         redis_server(persist=persist) as redis,
-        uvicorn_server(APOJWT_SECRET=SECRET, APOJWT_REFRESH_SECRET=REFRESH_SECRET, APOJWT_REDIS_URL=redis.url) as app,
+        uvicorn_server(
+            APOJWT_SECRET=SECRET,
+            APOJWT_REFRESH_SECRET=REFRESH_SECRET,
+            APOJWT_REDIS_URL=redis.url,
+            APOJWT_REDIS_MIRROR="0",
+        ) as app,
     ):
         yield redis, app
 
@@ -164,7 +169,12 @@ def test_redis_cluster_frozen_fails_closed_then_recovers() -> None:
     """The same on a 3-node Redis Cluster: every node frozen gives 503s, thawed it recovers without a restart."""
     with (
         redis_cluster() as cluster,
-        uvicorn_server(APOJWT_SECRET=SECRET, APOJWT_REFRESH_SECRET=REFRESH_SECRET, APOJWT_REDIS_URL=cluster.url) as app,
+        uvicorn_server(
+            APOJWT_SECRET=SECRET,
+            APOJWT_REFRESH_SECRET=REFRESH_SECRET,
+            APOJWT_REDIS_URL=cluster.url,
+            APOJWT_REDIS_MIRROR="0",
+        ) as app,
         app.client() as client,
     ):
         live = login(client, "bob")

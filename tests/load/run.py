@@ -275,6 +275,9 @@ def servers(instances: int, redis_url: str | None = None) -> Iterator[tuple[list
             redis = stack.enter_context(redis_server())
             redis_url = redis.url
         env["APOJWT_REDIS_URL"] = redis_url
+        env["APOJWT_REDIS_MIRROR"] = (
+            "0"  # exact: every check asks Redis (the mirror's bound: tests/e2e/test_example_mirror.py)
+        )
         started: list[UvicornServer] = []
         for _ in range(instances):
             server = UvicornServer("example_app.main:app", env).start()

@@ -21,6 +21,7 @@ def env(monkeypatch: pytest.MonkeyPatch, shared_redis_url: str) -> None:
     monkeypatch.setenv("APOJWT_SECRET", secrets.token_urlsafe(48))
     monkeypatch.setenv("APOJWT_REFRESH_SECRET", secrets.token_urlsafe(48))
     monkeypatch.setenv("APOJWT_REDIS_URL", shared_redis_url)
+    monkeypatch.setenv("APOJWT_REDIS_MIRROR", "0")
 
 
 @pytest.mark.usefixtures("env")
@@ -49,6 +50,7 @@ def test_hardened_configuration_refuses_weak_secret(monkeypatch: pytest.MonkeyPa
     monkeypatch.setenv("APOJWT_SECRET", "too-short")
     monkeypatch.setenv("APOJWT_REFRESH_SECRET", secrets.token_urlsafe(48))
     monkeypatch.setenv("APOJWT_REDIS_URL", shared_redis_url)
+    monkeypatch.setenv("APOJWT_REDIS_MIRROR", "0")
     with pytest.raises(ConfigurationError):
         load_example(SNIPPET).make_ajwt()
 
