@@ -269,25 +269,19 @@ class Sessions:
         """
         try:
             result = await awaitable
-        except Exception as error:
-            raise self._refusal(error) from None
-        if self._down:
-            self._recovered()
-        return result
-
-    def _refusal(self, error: Exception) -> Exception:
-        """What a failed store operation raises: its own ``ApoJWTError``, else a 503 (an outage)."""
-        if isinstance(error, ServiceUnavailableError):
+        except ServiceUnavailableError as error:
             self._outage(error)
-        elif not isinstance(error, ApoJWTError):
+            raise
+        except ApoJWTError:
+            raise
+        except Exception as error:
             _reraise_without_loop()
             self._outage(error)
-            return ServiceUnavailableError()
-        return error
-
-    def _recovered(self) -> None:
-        self._down = False
-        logger.info("The token store answers again (%s).", type(self.store).__name__)
+            raise ServiceUnavailableError from None
+        if self._down:
+            self._down = False
+            logger.info("The token store answers again (%s).", type(self.store).__name__)
+        return result
 
     def _outage(self, error: BaseException) -> None:
         if self._down:
@@ -308,17 +302,14 @@ class Sessions:
         if self._deferred:
             await self._flush()
         claims = context.claims
-        try:  # self.call(...) inline: one coroutine fewer on every request
-            revoked = await self.store.is_revoked(
+        revoked = await self.call(
+            self.store.is_revoked(
                 jti=token_id(claims, context.token),
                 sub=context.sub,
                 issued_at=claims.get("auth_time", claims["iat"]),
                 family=claims.get("fam"),
             )
-        except Exception as error:
-            raise self._refusal(error) from None
-        if self._down:
-            self._recovered()
+        )
         if revoked:
             raise RevokedTokenError
 

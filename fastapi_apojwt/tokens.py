@@ -426,13 +426,7 @@ class TokenCodec:
                 raise InvalidIssuerError
         elif not isinstance(iss, str) or iss != self.issuer:
             raise InvalidIssuerError
-        aud = get("aud")
-        if type(aud) is FrozenList and all(map(_is_str, aud)):  # the usual shape, inline
-            allowed = self._audience_set
-            if allowed.isdisjoint(aud) if allowed else aud:  # none configured: only tokens for anyone
-                raise InvalidAudienceError
-        else:
-            self._check_audience(aud, "aud" in claims)
+        self._check_audience(get("aud"), "aud" in claims)
         if self.permissions_claim is None or expected_type != ACCESS:
             self._check_type(claims, expected_type)
         else:

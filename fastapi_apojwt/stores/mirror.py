@@ -228,7 +228,7 @@ class RevocationMirror:
             except Exception as exc:  # an outage: the follower notices it, says so and recovers
                 logger.debug("Revocation mirror poll failed (%s).", type(exc).__name__)
                 continue
-            if not self._trusted or not isinstance(info, (dict, type(None))):
+            if not self._trusted:
                 continue
             if info is None:  # no stream: nothing was ever revoked, unless the follower read some
                 if self._last == "0-0":
