@@ -1,10 +1,15 @@
-"""Client-side helpers for the fault tests: log in, refresh, log out against the example app."""
+"""Helpers for the tests that run the example app: start it on Redis; log in, refresh, log out."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import httpx
+
+from tests.conftest import REFRESH_SECRET, SECRET
+from tests.servers import UvicornServer, uvicorn_server
 
 PASSWORDS = {"alice": "alice-password", "bob": "bob-password", "root": "root-password"}
 
@@ -24,6 +29,22 @@ class Session:
     @property
     def refresh_headers(self) -> dict[str, str]:
         return {"Cookie": f"refresh_token={self.refresh}; csrf_refresh_token={self.csrf}", "X-CSRF-Token": self.csrf}
+
+
+@contextlib.contextmanager
+def example_app_on_redis(redis_url: str, *, mirror: bool) -> Iterator[UvicornServer]:
+    """``example_app.main:app`` under uvicorn with its state in Redis at ``redis_url``.
+
+    ``mirror=False`` (``APOJWT_REDIS_MIRROR=0``): every check asks Redis, for tests of exact
+    cross-instance semantics; ``True``: the default deployment, revocation checks from the mirror.
+    """
+    with uvicorn_server(
+        APOJWT_SECRET=SECRET,
+        APOJWT_REFRESH_SECRET=REFRESH_SECRET,
+        APOJWT_REDIS_URL=redis_url,
+        APOJWT_REDIS_MIRROR="1" if mirror else "0",
+    ) as server:
+        yield server
 
 
 def login(client: httpx.Client, user: str = "bob") -> Session:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import REFRESH_SECRET, SECRET
-from tests.faults.flows import Session, login, logout, me, refresh
+from tests.faults.flows import Session, example_app_on_redis, login, logout, me, refresh
 from tests.servers import redis_server, uvicorn_server
 
 pytestmark = pytest.mark.e2e
@@ -23,12 +23,7 @@ def test_restart_mid_flow_with_redis_keeps_families() -> None:
     """Rotation, reuse detection and logout survive app restarts when state is in Redis."""
     with (
         redis_server() as redis,
-        uvicorn_server(
-            APOJWT_SECRET=SECRET,
-            APOJWT_REFRESH_SECRET=REFRESH_SECRET,
-            APOJWT_REDIS_URL=redis.url,
-            APOJWT_REDIS_MIRROR="0",
-        ) as app,
+        example_app_on_redis(redis.url, mirror=False) as app,
     ):
         with app.client() as client:
             session = login(client, "bob")

@@ -23,10 +23,9 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 
-from tests.conftest import REFRESH_SECRET, SECRET
-from tests.faults.flows import Session, login, logout, me, refresh
+from tests.faults.flows import Session, example_app_on_redis, login, logout, me, refresh
 from tests.redis_topology import redis_cluster
-from tests.servers import RedisServer, UvicornServer, redis_server, uvicorn_server
+from tests.servers import RedisServer, UvicornServer, redis_server
 
 pytestmark = pytest.mark.e2e
 
@@ -35,12 +34,7 @@ pytestmark = pytest.mark.e2e
 def app_on_redis(*, persist: bool = True) -> Iterator[tuple[RedisServer, UvicornServer]]:
     with (
         redis_server(persist=persist) as redis,
-        uvicorn_server(
-            APOJWT_SECRET=SECRET,
-            APOJWT_REFRESH_SECRET=REFRESH_SECRET,
-            APOJWT_REDIS_URL=redis.url,
-            APOJWT_REDIS_MIRROR="0",
-        ) as app,
+        example_app_on_redis(redis.url, mirror=False) as app,
     ):
         yield redis, app
 
@@ -169,12 +163,7 @@ def test_redis_cluster_frozen_fails_closed_then_recovers() -> None:
     """The same on a 3-node Redis Cluster: every node frozen gives 503s, thawed it recovers without a restart."""
     with (
         redis_cluster() as cluster,
-        uvicorn_server(
-            APOJWT_SECRET=SECRET,
-            APOJWT_REFRESH_SECRET=REFRESH_SECRET,
-            APOJWT_REDIS_URL=cluster.url,
-            APOJWT_REDIS_MIRROR="0",
-        ) as app,
+        example_app_on_redis(cluster.url, mirror=False) as app,
         app.client() as client,
     ):
         live = login(client, "bob")
