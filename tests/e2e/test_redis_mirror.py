@@ -295,48 +295,52 @@ async def test_revoked_before_the_outage_is_never_accepted(redis: RedisServer) -
     await b.close()
 
 
-async def test_a_revocation_while_disconnected_is_replayed() -> None:
+@contextlib.asynccontextmanager
+async def cut_off_pair(prefix: str) -> AsyncIterator[tuple[RedisServer, CuttableProxy, RedisStore, RedisStore]]:
+    """A on Redis directly, B through a proxy, B's mirror following; then B's connections are cut."""
     with redis_server() as server:
         async with proxy_to(server) as proxy:
-            a = RedisStore.from_url(server.url, prefix="replay:", mirror=True)
-            b = RedisStore.from_url(f"redis://127.0.0.1:{proxy.port}/0", prefix="replay:", mirror=True)
-            mirror = await following(b)
+            a = RedisStore.from_url(server.url, prefix=prefix, mirror=True)
+            b = RedisStore.from_url(f"redis://127.0.0.1:{proxy.port}/0", prefix=prefix, mirror=True)
+            await following(b)
             await proxy.cut()
-            await a.revoke_token("while-away", ttl=60)
-            await a.revoke_subject("erin", issued_before=10.0, ttl=60)
-            await asyncio.sleep(0.3)  # past max_staleness (0.25 s): B cannot prove it is current
-            assert not mirror.fresh()
-            with pytest.raises(ServiceUnavailableError):  # and asks Redis, which it cannot reach
-                await b.is_revoked(jti="while-away", sub="", issued_at=0)
-            await proxy.open()
-            await until(lambda: revoked(b, jti="while-away", sub="", issued_at=0), "not honoured after reconnect")
-            await caught_up(mirror)
-            assert await b.is_revoked(jti=None, sub="erin", issued_at=5.0)
-            if _major_version(server.url) >= 7:
-                assert mirror.reloads == 1  # replayed from its last id: no reload was needed
-            else:  # Redis 6 has no XINFO entries-added to prove nothing was trimmed: a safe reload instead
-                assert mirror.reloads == 2
-            await a.close()
-            await b.close()
+            try:
+                yield server, proxy, a, b
+            finally:
+                await a.close()
+                await b.close()
+
+
+async def test_a_revocation_while_disconnected_is_replayed() -> None:
+    async with cut_off_pair("replay:") as (server, proxy, a, b):
+        mirror = mirror_of(b)
+        await a.revoke_token("while-away", ttl=60)
+        await a.revoke_subject("erin", issued_before=10.0, ttl=60)
+        await asyncio.sleep(0.3)  # past max_staleness (0.25 s): B cannot prove it is current
+        assert not mirror.fresh()
+        with pytest.raises(ServiceUnavailableError):  # and asks Redis, which it cannot reach
+            await b.is_revoked(jti="while-away", sub="", issued_at=0)
+        await proxy.open()
+        await until(lambda: revoked(b, jti="while-away", sub="", issued_at=0), "not honoured after reconnect")
+        await caught_up(mirror)
+        assert await b.is_revoked(jti=None, sub="erin", issued_at=5.0)
+        if _major_version(server.url) >= 7:
+            assert mirror.reloads == 1  # replayed from its last id: no reload was needed
+        else:  # Redis 6 has no XINFO entries-added to prove nothing was trimmed: a safe reload instead
+            assert mirror.reloads == 2
 
 
 async def test_trimmed_past_the_last_id_reloads() -> None:
-    with redis_server() as server:
-        async with proxy_to(server) as proxy:
-            a = RedisStore.from_url(server.url, prefix="trim:", mirror=True)
-            b = RedisStore.from_url(f"redis://127.0.0.1:{proxy.port}/0", prefix="trim:", mirror=True)
-            mirror = await following(b)
-            await proxy.cut()
-            await a.revoke_token("trimmed-away", ttl=60)
-            raw = Redis(host="127.0.0.1", port=server.port)
-            raw.xtrim("trim:revocations", maxlen=0, approximate=False)  # its event is gone from the stream
-            raw.close()
-            await proxy.open()
-            await caught_up(mirror)
-            assert mirror.reloads == 2  # the gap was detected and everything loaded again
-            assert await b.is_revoked(jti="trimmed-away", sub="", issued_at=0)  # from the reload
-            await a.close()
-            await b.close()
+    async with cut_off_pair("trim:") as (server, proxy, a, b):
+        mirror = mirror_of(b)
+        await a.revoke_token("trimmed-away", ttl=60)
+        raw = Redis(host="127.0.0.1", port=server.port)
+        raw.xtrim("trim:revocations", maxlen=0, approximate=False)  # its event is gone from the stream
+        raw.close()
+        await proxy.open()
+        await caught_up(mirror)
+        assert mirror.reloads == 2  # the gap was detected and everything loaded again
+        assert await b.is_revoked(jti="trimmed-away", sub="", issued_at=0)  # from the reload
 
 
 async def test_killed_and_restarted_redis_reloads_and_loses_nothing() -> None:
