@@ -73,6 +73,8 @@ _CANONICAL_TAIL = {
 _HEADER_CACHE_SIZE: Final = 64
 # RFC 9068 §2.1 and plain JWTs; compared case-insensitively, "application/" optional (RFC 7515 §4.1.9).
 _ACCESS_TOKEN_TYPS: Final = frozenset({"at+jwt", "jwt"})
+# The claims this package's own tokens carry as arrays (see _freeze_arrays).
+_CLAIM_ARRAYS: Final = ("aud", "perms")
 _UNDERSTOOD_HEADERS = frozenset({"alg", "typ", "kid", "cty", "jku", "x5u", "jwk", "x5c", "x5t", "x5t#S256"})
 
 
@@ -107,27 +109,52 @@ def _b64encode(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-def _frozen_object(pairs: list[tuple[str, Any]]) -> FrozenDict:
-    """A JSON object as a ``FrozenDict`` whose arrays are ``FrozenList``s (objects inside are frozen already).
-
-    Built frozen while parsing: freezing the parsed claims afterwards, a second walk, cost
-    about 2.5 us per never-seen token (measured); this costs a loop over the object's members.
-    """
+def _checked_object(pairs: list[tuple[str, Any]]) -> FrozenDict:
+    """A JSON object as a ``FrozenDict``, refused if a member name appears twice (arrays: see ``_freeze_arrays``)."""
     result = FrozenDict(pairs)
     if len(result) != len(pairs):
         raise MalformedTokenError("The token is malformed: a JSON member name appears twice.")
-    for name, value in pairs:
-        if type(value) is list:
-            _dict_setitem(result, name, _frozen_list(value))
     return result
 
 
-def _frozen_list(items: list[Any]) -> FrozenList:
-    frozen = FrozenList(items)
-    for index, item in enumerate(items):
-        if type(item) is list:  # nested at most MAX_JSON_DEPTH deep: checked before parsing
-            _list_setitem(frozen, index, _frozen_list(item))
-    return frozen
+def _freeze_arrays(value: FrozenDict, brackets: int, expected: tuple[str, ...]) -> None:
+    """Make every array in ``value`` (objects frozen by the parser, arrays plain lists) a ``FrozenList``, in place.
+
+    Every JSON array has a ``[`` of its own in the text, so when the ``brackets`` of the
+    text equal the top-level members in ``expected`` that are arrays, those are all the
+    arrays there are: they are frozen directly, with no walk. Otherwise (other arrays, or
+    a ``[`` inside a string) the walk freezes the rest. Measured (callgrind): parsing the
+    claims of this package's tokens, whose only arrays are ``aud`` and ``perms``, costs
+    53.6k instructions, against 59.3k when the parser's object hook froze arrays by
+    looping over every member of every object.
+    """
+    if not brackets:
+        return
+    frozen = 0
+    for name in expected:
+        item = value.get(name)
+        if type(item) is list:
+            _dict_setitem(value, name, FrozenList(item))
+            frozen += 1
+    if frozen == brackets:
+        return
+    stack: list[Any] = [value]
+    while stack:  # iterative: nested at most MAX_JSON_DEPTH deep, checked before parsing
+        node = stack.pop()
+        if type(node) is FrozenDict:
+            for name, item in node.items():
+                if type(item) is list:
+                    item = FrozenList(item)
+                    _dict_setitem(node, name, item)
+                if type(item) is FrozenList or type(item) is FrozenDict:
+                    stack.append(item)
+        else:
+            for index, item in enumerate(node):
+                if type(item) is list:
+                    item = FrozenList(item)
+                    _list_setitem(node, index, item)
+                if type(item) is FrozenList or type(item) is FrozenDict:
+                    stack.append(item)
 
 
 def _reject_constant(name: str) -> Any:
@@ -135,7 +162,7 @@ def _reject_constant(name: str) -> Any:
 
 
 # Built once: json.loads(..., object_pairs_hook=...) would build a new decoder (and scanner) per call.
-_JSON_DECODER: Final = json.JSONDecoder(object_pairs_hook=_frozen_object, parse_constant=_reject_constant)
+_JSON_DECODER: Final = json.JSONDecoder(object_pairs_hook=_checked_object, parse_constant=_reject_constant)
 _JSON_SCAN: Final = _JSON_DECODER.scan_once  # type: ignore[attr-defined]
 
 
@@ -153,17 +180,19 @@ def _json_depth(text: str) -> int:
     return max(accumulate(map(_BRACKET_STEP.__getitem__, brackets)), default=0)
 
 
-def _json_object(raw: bytes) -> dict[str, Any]:
+def _json_object(raw: bytes, arrays: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The JSON object ``raw``, frozen; ``arrays``: the members likely to be its only arrays (``_freeze_arrays``)."""
     try:
         # Strict UTF-8 text (RFC 7515 §4, RFC 8259 §8.1): json.loads(bytes) would also
         # accept a BOM and UTF-16/32, i.e. several encodings of one claims set.
         text = raw.decode("utf-8")
+        brackets = text.count("[")
         # JSON nested deeper than the limit has more than 2 * MAX_JSON_DEPTH characters and more
         # opening brackets than the limit: a length test (the header) and two C-speed counts (the
         # usual claims) rule it out; only a text with more opening brackets is scanned, strings left out.
         if (
             len(text) > 2 * MAX_JSON_DEPTH + 1
-            and text.count("{") + text.count("[") > MAX_JSON_DEPTH
+            and text.count("{") + brackets > MAX_JSON_DEPTH
             and _json_depth(text) > MAX_JSON_DEPTH
         ):
             raise MalformedTokenError
@@ -176,8 +205,9 @@ def _json_object(raw: bytes) -> dict[str, Any]:
             value = _JSON_DECODER.decode(text)
     except (ValueError, RecursionError):
         raise MalformedTokenError from None
-    if not isinstance(value, dict):
+    if not isinstance(value, FrozenDict):  # every object comes frozen from the parser
         raise MalformedTokenError
+    _freeze_arrays(value, brackets, arrays)
     return value
 
 
@@ -365,7 +395,7 @@ class TokenCodec:
         elif header.get("alg") != key.algorithm:
             raise InvalidAlgorithmError
         self.check_signature(key, signing_input, signature)
-        claims = _json_object(_b64decode(payload_segment))
+        claims = _json_object(_b64decode(payload_segment), _CLAIM_ARRAYS)
         self.check_claims(claims, expected_type, header)
         return claims
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 import anyio.to_thread
+import jwt
 import pytest
 from fastapi import Depends, FastAPI, Security
 from fastapi.encoders import jsonable_encoder
@@ -18,6 +19,7 @@ from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
 from fastapi_apojwt import ApoJWT, ApoJWTError, ConfigurationError, TokenContext
+from fastapi_apojwt.context import FrozenDict, FrozenList
 from fastapi_apojwt.issuer import RESERVED_CLAIMS
 from tests.conftest import AUDIENCE, ISSUER, REFRESH_SECRET, SECRET
 
@@ -568,6 +570,35 @@ def test_context_is_immutable_all_the_way_down() -> None:
         assert json.loads(json.dumps(ctx.data)) == {"tags": ["a", {"k": [1]}]}
         copy = dict(ctx.data)
         copy["x"] = 1  # a copy is the caller's own
+
+
+def _all_frozen(value: Any) -> bool:
+    if isinstance(value, dict):
+        return type(value) is FrozenDict and all(_all_frozen(item) for item in value.values())
+    if isinstance(value, list):
+        return type(value) is FrozenList and all(_all_frozen(item) for item in value)
+    return True
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {},  # the usual token: aud and perms are its only arrays
+        {"note": "[x] [y]"},  # brackets inside strings
+        {"roles": ["a", ["b"]], "realm_access": {"roles": ["r"]}},  # arrays of other claims, nested
+        {"data": {"deep": [[{"k": [1]}], {"z": []}]}},
+        {"aud": [AUDIENCE, "other"], "data": {"e": []}},
+    ],
+)
+def test_every_array_of_a_verified_token_is_frozen(extra: dict[str, Any]) -> None:
+    ajwt = make()
+    now = int(time.time())
+    claims = {"sub": "alice", "perms": ["p"], "aud": [AUDIENCE], "iss": ISSUER, "iat": now, "exp": now + 60}
+    claims.update(extra)
+    token = jwt.encode(claims, SECRET, algorithm="HS256")
+    for ctx in (ajwt.decode(token), ajwt.decode(token)):  # the miss, then a cache hit
+        assert dict(ctx.claims) == claims
+        assert _all_frozen(ctx.claims), ctx.claims
 
 
 def test_responses_serialise_frozen_values() -> None:
