@@ -509,11 +509,7 @@ def decorate(guard: Guard, function: Callable[..., Any], *, ambient: AmbientFind
             context = kwargs.pop(hidden_name, _MISSING)
             if context is _MISSING:
                 return await _call_direct_async(guard, function, items, args, kwargs, ambient)
-            if context is None:  # token_optional without a token
-                inject(items, context, kwargs)
-            else:  # inject()'s loop, inlined: the decorator's cost over the dependency is this wrapper
-                for name, injector in items:
-                    kwargs[name] = injector(context)
+            inject(items, context, kwargs)
             return await function(*args, **kwargs)
 
         wrapper = async_wrapper
