@@ -23,15 +23,14 @@ template's values); each hit still gets its own top-level ``claims`` and
 
 A miss costs little more than an uncached verification: the claims are frozen
 for the first context, and the entry only notes the time window and the key
-set (a ``Window`` tuple). On the first hit the entry parses and freezes its private template again
-from the token's own (verified) payload segment and precomputes the immutable
-field values; later hits only copy the two top-level mappings.
+set (a ``Window`` tuple). On the first hit the entry parses and freezes its
+private template again from the token's own (verified) payload segment and
+precomputes the immutable field values; later hits only copy the two top-level
+mappings.
 """
 
 from __future__ import annotations
 
-import base64
-import json
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -42,7 +41,7 @@ from pydantic import BaseModel
 
 from .context import FrozenDict, TokenContext, freeze
 from .errors import InvalidClaimError
-from .tokens import Claims
+from .tokens import Claims, decode_segment
 
 __all__ = ["TokenCache", "VerifiedToken", "Window", "new_context"]
 
@@ -172,8 +171,8 @@ class Window(NamedTuple):
     """What a miss remembers of a verified token: its time window and the key set that verified it.
 
     A tuple, built in C by :meth:`TokenCache.admit`: most never-seen tokens are never
-    seen again, and a class instance with a Python ``__init__`` cost ~7k more
-    instructions per never-seen request (measured, callgrind).
+    seen again. Measured (callgrind), admitting a never-seen token cost about 10.5k
+    instructions when every miss built a class instance, about 4k now.
     """
 
     exp: float
@@ -184,7 +183,8 @@ class Window(NamedTuple):
     """As read from a configured ``permissions_claim`` (``None``: the ``perms`` claim)."""
 
 
-_new_window = tuple.__new__  # Window(...) runs a generated Python __new__; this builds the same tuple
+# Window(...) runs a generated Python __new__; this builds the same tuple (2.1k against 3.3k instructions).
+_new_window = tuple.__new__
 
 
 class VerifiedToken:
@@ -200,10 +200,8 @@ class VerifiedToken:
         """Settle ``window`` for ``token``; ``config`` is the verifier's ``(cls, policy, data_model)``."""
         self.exp, self.start, self.keys, permissions = window
         self.config = config
-        payload = token.split(".")[1]
-        text = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)).decode("utf-8")
-        # Verified before: no duplicate names, no NaN. Frozen, so every hit may share its values.
-        self.template: FrozenDict = freeze(json.loads(text))
+        # The payload parsed again, as its verification did: frozen, so every hit may share its values.
+        self.template: FrozenDict = decode_segment(token.split(".")[1])
         data = self.template.get("data")
         self.data: FrozenDict | None = data if type(data) is FrozenDict else None
         fields, self.private = _values(self.template, "", config[1], permissions)
