@@ -265,8 +265,15 @@ class TokenCache:
             self._evict()
 
     def settle(self, token: str, window: Window, config: tuple[Any, Any, Any]) -> VerifiedToken:
-        """The entry of ``token`` on its first hit: ``window`` settled (two threads may both settle; either serves)."""
-        entry = self._entries[token] = VerifiedToken(token, window, config)
+        """The entry of ``token`` on its first hit: ``window`` settled (two threads may both settle; either serves).
+
+        It replaces ``window`` only if that is still the entry: one evicted meanwhile stays out (the bound holds).
+        """
+        entry = VerifiedToken(token, window, config)
+        entries = self._entries
+        with self._lock:
+            if entries.get(token) is window:
+                entries[token] = entry
         return entry
 
     def get(self, token: str) -> Window | VerifiedToken | None:

@@ -23,7 +23,7 @@ from fastapi_apojwt import (
     RevokedTokenError,
     TokenContext,
 )
-from fastapi_apojwt._cache import _fast_classes, new_context
+from fastapi_apojwt._cache import Window, _fast_classes, new_context
 from tests.conftest import AUDIENCE, ISSUER, SECRET
 
 NOW = 1_800_000_000.0
@@ -245,6 +245,19 @@ def test_bounded_and_least_recently_used_leaves_first(clock: Clock) -> None:
     assert ajwt.verifier.cache is not None
     assert keep in ajwt.verifier.cache
     assert tokens[1] not in ajwt.verifier.cache
+
+
+def test_an_entry_evicted_before_its_first_hit_settles_outside_the_cache(ajwt: ApoJWT) -> None:
+    token = mint(ajwt)
+    first = ajwt.decode(token)  # admitted as a window
+    cache = ajwt.verifier.cache
+    assert cache is not None
+    window = cache.get(token)
+    assert isinstance(window, Window)
+    cache.discard(token)  # evicted by another thread between its lookup and its settling
+    entry = cache.settle(token, window, (TokenContext, ajwt.policy, None))
+    assert token not in cache  # the bound holds: nothing comes back
+    assert entry.context(token) == first  # the request in flight is still served
 
 
 def test_failures_are_never_cached(ajwt: ApoJWT, clock: Clock) -> None:
