@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from tests.conftest import REFRESH_SECRET, SECRET
+from tests.faults.flows import example_app_env, example_app_on_redis
 from tests.integration.refresh_helpers import set_cookies
 from tests.redis_topology import Cluster, redis_cluster
 from tests.servers import RedisServer, UvicornServer, redis_server, uvicorn_server
@@ -41,14 +41,8 @@ class Session:
 
 
 def env(redis_url: str, **extra: str) -> dict[str, str]:
-    return {
-        "APOJWT_SECRET": SECRET,
-        "APOJWT_REFRESH_SECRET": REFRESH_SECRET,
-        "APOJWT_REDIS_URL": redis_url,
-        "APOJWT_REDIS_MIRROR": "0",  # exact: every check asks Redis (the mirror: test_example_mirror.py)
-        "APOJWT_SECURE_COOKIES": "1",
-        **extra,
-    }
+    # exact: every check asks Redis (the mirror: test_example_mirror.py)
+    return example_app_env(redis_url, mirror=False, APOJWT_SECURE_COOKIES="1", **extra)
 
 
 @pytest.fixture(scope="module", params=["single", "cluster"])
@@ -191,11 +185,10 @@ def test_redis_outage_is_503_then_recovers() -> None:
 
 def test_plain_http_demo_works_with_a_cookie_jar(shared_redis: RedisServer | Cluster) -> None:
     """`make demo` serves plain http: a client's cookie jar carries the refresh flow unaided."""
-    demo_env = {"APOJWT_SECRET": SECRET, "APOJWT_REFRESH_SECRET": REFRESH_SECRET, "APOJWT_REDIS_URL": shared_redis.url}
-    demo_env["APOJWT_REDIS_MIRROR"] = (
-        "0"  # exact: every check asks Redis (the mirror's bound: tests/e2e/test_example_mirror.py)
-    )
-    with uvicorn_server(**demo_env) as server, httpx.Client(base_url=server.url, timeout=10) as client:
+    with (
+        example_app_on_redis(shared_redis.url, mirror=False) as server,
+        httpx.Client(base_url=server.url, timeout=10) as client,
+    ):
         login = client.post("/auth/login", json={"username": "bob", "password": "bob-password"})
         assert login.status_code == 200, login.text
         cookies = set_cookies(login)

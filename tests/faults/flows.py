@@ -31,19 +31,25 @@ class Session:
         return {"Cookie": f"refresh_token={self.refresh}; csrf_refresh_token={self.csrf}", "X-CSRF-Token": self.csrf}
 
 
-@contextlib.contextmanager
-def example_app_on_redis(redis_url: str, *, mirror: bool) -> Iterator[UvicornServer]:
-    """``example_app.main:app`` under uvicorn with its state in Redis at ``redis_url``.
+def example_app_env(redis_url: str, *, mirror: bool, **extra: str) -> dict[str, str]:
+    """The environment of ``example_app.main:app`` with its state in Redis at ``redis_url`` (``extra`` on top).
 
     ``mirror=False`` (``APOJWT_REDIS_MIRROR=0``): every check asks Redis, for tests of exact
     cross-instance semantics; ``True``: the default deployment, revocation checks from the mirror.
     """
-    with uvicorn_server(
-        APOJWT_SECRET=SECRET,
-        APOJWT_REFRESH_SECRET=REFRESH_SECRET,
-        APOJWT_REDIS_URL=redis_url,
-        APOJWT_REDIS_MIRROR="1" if mirror else "0",
-    ) as server:
+    return {
+        "APOJWT_SECRET": SECRET,
+        "APOJWT_REFRESH_SECRET": REFRESH_SECRET,
+        "APOJWT_REDIS_URL": redis_url,
+        "APOJWT_REDIS_MIRROR": "1" if mirror else "0",
+        **extra,
+    }
+
+
+@contextlib.contextmanager
+def example_app_on_redis(redis_url: str, *, mirror: bool, **extra: str) -> Iterator[UvicornServer]:
+    """``example_app.main:app`` under uvicorn with :func:`example_app_env`."""
+    with uvicorn_server(**example_app_env(redis_url, mirror=mirror, **extra)) as server:
         yield server
 
 
