@@ -39,7 +39,7 @@ from typing import Any, Final, NamedTuple
 
 from pydantic import BaseModel
 
-from .context import FrozenDict, TokenContext, freeze
+from .context import FrozenDict, TokenContext, copy_type, freeze
 from .errors import InvalidClaimError
 from .tokens import Claims, decode_segment
 
@@ -194,7 +194,7 @@ class VerifiedToken:
     frozen again, with the immutable field values precomputed; hits only copy.
     """
 
-    __slots__ = ("config", "data", "exp", "fields", "keys", "private", "start", "template")
+    __slots__ = ("config", "data", "data_type", "exp", "fields", "keys", "private", "start", "template")
 
     def __init__(self, token: str, window: Window, config: tuple[Any, Any, Any]) -> None:
         """Settle ``window`` for ``token``; ``config`` is the verifier's ``(cls, policy, data_model)``."""
@@ -204,6 +204,7 @@ class VerifiedToken:
         self.template: FrozenDict = decode_segment(token.split(".")[1])
         data = self.template.get("data")
         self.data: FrozenDict | None = data if type(data) is FrozenDict else None
+        self.data_type = copy_type(self.data) if self.data else FrozenDict
         fields, self.private = _values(self.template, "", config[1], permissions)
         fields["claims"] = fields["data"] = None
         self.fields = fields
@@ -218,7 +219,7 @@ class VerifiedToken:
         claims = FrozenDict(self.template)
         data: Any = self.data
         if data:
-            data = FrozenDict(data)
+            data = self.data_type(data)
             _setitem(claims, "data", data)
         else:
             data = claims.get("data") or _NO_DATA

@@ -24,6 +24,7 @@ from fastapi_apojwt import (
     TokenContext,
 )
 from fastapi_apojwt._cache import Window, _fast_classes, new_context
+from fastapi_apojwt.context import FrozenDict, thaw
 from tests.conftest import AUDIENCE, ISSUER, SECRET
 
 NOW = 1_800_000_000.0
@@ -335,6 +336,24 @@ def test_flat_data_is_copied_too(ajwt: ApoJWT) -> None:
         first.claims["data"]["n"] = 2  # type: ignore[index]
     assert ajwt.decode(token).data == {"team": "a", "n": 1}
     assert ajwt.decode(token).data is not first.data
+
+
+def test_a_hit_thaws_into_a_plain_deep_copy(ajwt: ApoJWT) -> None:
+    flat = warm(ajwt, mint(ajwt, team="a", n=1))
+    nested = warm(ajwt, mint(ajwt, tags=["x"], inner={"k": "v"}))
+    for context in (flat, nested):
+        assert isinstance(context.data, FrozenDict)
+        with pytest.raises(TypeError):
+            context.data["team"] = "mallory"
+    plain = thaw(flat.data)
+    assert type(plain) is dict
+    plain["team"] = "mallory"
+    assert flat.data == {"team": "a", "n": 1}
+    plain = thaw(nested.data)
+    assert (type(plain), type(plain["tags"]), type(plain["inner"])) == (dict, list, dict)
+    plain["tags"].append("y")
+    plain["inner"]["k"] = "changed"
+    assert nested.data == {"tags": ["x"], "inner": {"k": "v"}}
 
 
 def test_the_first_caller_cannot_poison_the_cache(ajwt: ApoJWT) -> None:
