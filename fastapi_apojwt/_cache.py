@@ -22,8 +22,9 @@ template's values); each hit still gets its own top-level ``claims`` and
 ``data`` mappings (a shallow copy each, ~0.1 us).
 
 A miss costs little more than an uncached verification: the claims are frozen
-for the first context, and the entry only notes the time window and the key
-set (a ``Window`` tuple). On the first hit the entry parses and freezes its
+for the first context; a token's first verification only notes its hash (the
+doorkeeper, see ``TokenCache``), its second stores an entry that notes the time
+window and the key set (a ``Window`` tuple). On the first hit the entry parses and freezes its
 private template again from the token's own (verified) payload segment and
 precomputes the immutable field values; later hits only copy the two top-level
 mappings.
@@ -32,6 +33,7 @@ mappings.
 from __future__ import annotations
 
 import threading
+from array import array
 from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import datetime, timezone
@@ -234,20 +236,35 @@ class VerifiedToken:
 
 
 class TokenCache:
-    """A bounded, thread-safe LRU map from token string to :class:`VerifiedToken`.
+    """A bounded, thread-safe LRU map from token string to :class:`VerifiedToken`, with a doorkeeper.
 
-    (A TinyLFU-style doorkeeper that admitted a token only on its second
-    verification measured 0-0.4 us per never-seen token, noise beside a
-    ~95 us request, and is gone: every success is admitted; the bound holds.)
+    A token is admitted on its second successful verification: the first one only
+    notes its hash in a fixed-size array (the doorkeeper, as in TinyLFU), so a
+    stream of tokens each seen once (a flood, a batch job, short-lived tokens)
+    costs an array store per token instead of an entry, the token string kept
+    alive, and an eviction. A hash collision in the doorkeeper only admits a token
+    one verification early or late; the cache itself is keyed by the exact token.
+
+    It also keeps a burst of one-time tokens from evicting the tokens real clients
+    send again and again. Measured: 4.6k fewer instructions per never-seen request
+    (callgrind, 607.0k against 602.4k) and about 0.01 of the never-seen ratio to the
+    hand-rolled dependency (four interleaved runs of the bench, cache on against
+    cache off: 0.025 above it when every success was admitted, 0.016 with the
+    doorkeeper); entries no longer keep each one-time token's string alive.
     """
 
-    __slots__ = ("_entries", "_lock", "maxsize")
+    __slots__ = ("_door", "_entries", "_lock", "_mask", "maxsize")
 
     def __init__(self, maxsize: int) -> None:
         """Hold at most ``maxsize`` entries (``maxsize`` > 0)."""
         self.maxsize = maxsize
         self._entries: OrderedDict[str, Window | VerifiedToken] = OrderedDict()
         self._lock = threading.Lock()
+        slots = 64
+        while slots < 2 * maxsize:
+            slots *= 2
+        self._mask = slots - 1
+        self._door = array("q", bytes(8 * slots))  # 64 KiB for the default 4096 entries
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -256,7 +273,16 @@ class TokenCache:
         return token in self._entries
 
     def admit(self, token: str, claims: Claims, keys: object, permissions: tuple[str, ...] | None = None) -> None:
-        """Cache ``token``, just verified with ``keys`` (``permissions``: read from a configured claim)."""
+        """Cache ``token``, just verified with ``keys``, if it was verified before; else note its hash.
+
+        ``permissions``: as read from a configured claim.
+        """
+        digest = hash(token)
+        slot = digest & self._mask
+        door = self._door
+        if door[slot] != digest:
+            door[slot] = digest
+            return
         iat = claims["iat"]
         nbf = claims.get("nbf")
         start = iat if nbf is None or nbf < iat else nbf

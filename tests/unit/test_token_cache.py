@@ -61,7 +61,7 @@ def mint(ajwt: ApoJWT, **data: Any) -> str:
 
 
 def warm(ajwt: ApoJWT, token: str) -> TokenContext:
-    """Verify ``token`` twice: the first verification admits it, the second is a hit."""
+    """Verify ``token`` twice: a token is admitted to the cache on its second verification."""
     ajwt.decode(token)
     return ajwt.decode(token)
 
@@ -86,7 +86,9 @@ def forbid_verification(ajwt: ApoJWT, monkeypatch: pytest.MonkeyPatch) -> None:
 def test_second_decode_is_a_hit_with_an_equal_context(ajwt: ApoJWT, monkeypatch: pytest.MonkeyPatch) -> None:
     token = mint(ajwt)
     first = ajwt.decode(token)
-    assert cached(ajwt) == 1  # admitted on its first verification
+    assert cached(ajwt) == 0  # the doorkeeper only noted it
+    ajwt.decode(token)
+    assert cached(ajwt) == 1
     forbid_verification(ajwt, monkeypatch)
     second = ajwt.decode(token)
     assert second == first
@@ -99,10 +101,16 @@ def test_second_decode_is_a_hit_with_an_equal_context(ajwt: ApoJWT, monkeypatch:
     assert not second.has_permission("orders:write")
 
 
-def test_tokens_seen_once_stay_within_the_bound(clock: Clock) -> None:
-    ajwt = make(clock, cache_size=64)
+def test_tokens_seen_once_are_not_cached(ajwt: ApoJWT) -> None:
     for i in range(200):
         ajwt.decode(mint(ajwt, n=i))
+    assert cached(ajwt) == 0
+
+
+def test_tokens_seen_twice_stay_within_the_bound(clock: Clock) -> None:
+    ajwt = make(clock, cache_size=64)
+    for i in range(200):
+        warm(ajwt, mint(ajwt, n=i))
     assert 60 <= cached(ajwt) <= 64
 
 
@@ -250,7 +258,7 @@ def test_bounded_and_least_recently_used_leaves_first(clock: Clock) -> None:
 
 def test_an_entry_evicted_before_its_first_hit_settles_outside_the_cache(ajwt: ApoJWT) -> None:
     token = mint(ajwt)
-    first = ajwt.decode(token)  # admitted as a window
+    first = warm(ajwt, token)  # admitted as a window
     cache = ajwt.verifier.cache
     assert cache is not None
     window = cache.get(token)
