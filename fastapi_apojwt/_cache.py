@@ -24,10 +24,10 @@ template's values); each hit still gets its own top-level ``claims`` and
 A miss costs little more than an uncached verification: the claims are frozen
 for the first context; a token's first verification only notes its hash (the
 doorkeeper, see ``TokenCache``), its second stores an entry that notes the time
-window and the key set (a ``Window`` tuple). On the first hit the entry parses and freezes its
-private template again from the token's own (verified) payload segment and
-precomputes the immutable field values; later hits only copy the two top-level
-mappings.
+window and the key set (a ``Window`` tuple). On the first hit the entry parses
+and freezes its private template again from the token's own (verified) payload
+segment and precomputes the immutable field values; later hits only copy the two
+top-level mappings.
 """
 
 from __future__ import annotations
