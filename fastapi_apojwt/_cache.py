@@ -21,13 +21,10 @@ is immutable (strings, numbers, tuples, frozensets, aware datetimes, the frozen
 template's values); each hit still gets its own top-level ``claims`` and
 ``data`` mappings (a shallow copy each, ~0.1 us).
 
-A miss costs little more than an uncached verification: the claims are frozen
-for the first context; a token's first verification only notes its hash (the
-doorkeeper, see ``TokenCache``), its second stores an entry that notes the time
-window and the key set (a ``Window`` tuple). On the first hit the entry parses
-and freezes its private template again from the token's own (verified) payload
-segment and precomputes the immutable field values; later hits only copy the two
-top-level mappings.
+A miss costs little more than an uncached verification: a token's first
+verification only notes its hash (the doorkeeper, see ``TokenCache``); its
+second keeps the verified, frozen claims as the entry's template, with the
+immutable field values precomputed; hits only copy the two top-level mappings.
 """
 
 from __future__ import annotations
@@ -37,15 +34,15 @@ from array import array
 from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import datetime, timezone
-from typing import Any, Final, NamedTuple
+from typing import Any, Final
 
 from pydantic import BaseModel
 
 from .context import FrozenDict, TokenContext, copy_type, freeze
 from .errors import InvalidClaimError
-from .tokens import Claims, decode_segment
+from .tokens import Claims
 
-__all__ = ["TokenCache", "VerifiedToken", "Window", "new_context"]
+__all__ = ["TokenCache", "VerifiedToken", "new_context"]
 
 # The fields the fast constructor fills; any other TokenContext shape takes model_construct.
 _FIELDS: Final = (
@@ -169,45 +166,33 @@ def _construct(cls: type[TokenContext[Any]], values: dict[str, Any], private: di
     return context
 
 
-class Window(NamedTuple):
-    """What a miss remembers of a verified token: its time window and the key set that verified it.
-
-    A tuple, built in C by :meth:`TokenCache.admit`: most never-seen tokens are never
-    seen again. Measured (callgrind), admitting a never-seen token cost about 10.5k
-    instructions when every miss built a class instance, about 4k now.
-    """
-
-    exp: float
-    start: float
-    """The later of ``iat`` and ``nbf``."""
-    keys: object
-    permissions: tuple[str, ...] | None
-    """As read from a configured ``permissions_claim`` (``None``: the ``perms`` claim)."""
-
-
-# Window(...) runs a generated Python __new__; this builds the same tuple (2.1k against 3.3k instructions).
-_new_window = tuple.__new__
-
-
 class VerifiedToken:
-    """A cache entry after its first hit: the window, and the private template of every later context.
+    """A cache entry: a verified token's time window, the key set that verified it, and its template.
 
-    Built from the token's own (already verified) payload segment, parsed and
-    frozen again, with the immutable field values precomputed; hits only copy.
+    The template is the verified claims themselves, frozen all the way down, so every
+    hit may share their values; the field values of every later context are precomputed.
     """
 
     __slots__ = ("config", "data", "data_type", "exp", "fields", "keys", "private", "start", "template")
 
-    def __init__(self, token: str, window: Window, config: tuple[Any, Any, Any]) -> None:
-        """Settle ``window`` for ``token``; ``config`` is the verifier's ``(cls, policy, data_model)``."""
-        self.exp, self.start, self.keys, permissions = window
+    def __init__(
+        self, claims: FrozenDict, keys: object, config: tuple[Any, Any, Any], permissions: tuple[str, ...] | None
+    ) -> None:
+        """Hold ``claims``, verified with ``keys``; ``config``: the verifier's ``(cls, policy, data_model)``.
+
+        ``permissions``: as read from a configured ``permissions_claim`` (``None``: the ``perms`` claim).
+        """
+        iat = claims["iat"]
+        nbf = claims.get("nbf")
+        self.exp = claims["exp"]
+        self.start = iat if nbf is None or nbf < iat else nbf
+        self.keys = keys
         self.config = config
-        # The payload parsed again, as its verification did: frozen, so every hit may share its values.
-        self.template: FrozenDict = decode_segment(token.split(".")[1])
-        data = self.template.get("data")
+        self.template = claims
+        data = claims.get("data")
         self.data: FrozenDict | None = data if type(data) is FrozenDict else None
         self.data_type = copy_type(self.data) if self.data else FrozenDict
-        fields, self.private = _values(self.template, "", config[1], permissions)
+        fields, self.private = _values(claims, "", config[1], permissions)
         fields["claims"] = fields["data"] = None
         self.fields = fields
 
@@ -258,7 +243,7 @@ class TokenCache:
     def __init__(self, maxsize: int) -> None:
         """Hold at most ``maxsize`` entries (``maxsize`` > 0)."""
         self.maxsize = maxsize
-        self._entries: OrderedDict[str, Window | VerifiedToken] = OrderedDict()
+        self._entries: OrderedDict[str, VerifiedToken] = OrderedDict()
         self._lock = threading.Lock()
         slots = 64
         while slots < 2 * maxsize:
@@ -272,10 +257,18 @@ class TokenCache:
     def __contains__(self, token: object) -> bool:
         return token in self._entries
 
-    def admit(self, token: str, claims: Claims, keys: object, permissions: tuple[str, ...] | None = None) -> None:
+    def admit(
+        self,
+        token: str,
+        claims: Claims,
+        keys: object,
+        config: tuple[Any, Any, Any],
+        permissions: tuple[str, ...] | None = None,
+    ) -> None:
         """Cache ``token``, just verified with ``keys``, if it was verified before; else note its hash.
 
-        ``permissions``: as read from a configured claim.
+        ``claims`` (frozen, from the codec) become the entry's template; ``config`` and
+        ``permissions``: see :class:`VerifiedToken`.
         """
         digest = hash(token)
         slot = digest & self._mask
@@ -283,27 +276,13 @@ class TokenCache:
         if door[slot] != digest:
             door[slot] = digest
             return
-        iat = claims["iat"]
-        nbf = claims.get("nbf")
-        start = iat if nbf is None or nbf < iat else nbf
+        frozen = claims if type(claims) is FrozenDict else freeze(claims)
         entries = self._entries
-        entries[token] = _new_window(Window, (claims["exp"], start, keys, permissions))
+        entries[token] = VerifiedToken(frozen, keys, config, permissions)
         if len(entries) > self.maxsize:
             self._evict()
 
-    def settle(self, token: str, window: Window, config: tuple[Any, Any, Any]) -> VerifiedToken:
-        """The entry of ``token`` on its first hit: ``window`` settled (two threads may both settle; either serves).
-
-        It replaces ``window`` only if that is still the entry: one evicted meanwhile stays out (the bound holds).
-        """
-        entry = VerifiedToken(token, window, config)
-        entries = self._entries
-        with self._lock:
-            if entries.get(token) is window:
-                entries[token] = entry
-        return entry
-
-    def get(self, token: str) -> Window | VerifiedToken | None:
+    def get(self, token: str) -> VerifiedToken | None:
         """The entry for ``token``, marked as recently used, or ``None``."""
         entries = self._entries
         entry = entries.get(token)

@@ -542,11 +542,6 @@ def _value_depth(value: object) -> int:
     return deepest
 
 
-def decode_segment(segment: str) -> FrozenDict:
-    """The JSON object of a base64url segment, frozen, as the codec parses claims (strict, no duplicates)."""
-    return _json_object(_b64decode(segment), _CLAIM_ARRAYS)
-
-
 def encode_segment(obj: Mapping[str, Any]) -> str:
     """Base64url-encode a JSON object (used by tests and tools)."""
     return _b64encode(json.dumps(obj, separators=(",", ":")).encode())

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel
 
-from ._cache import TokenCache, Window, new_context
+from ._cache import TokenCache, new_context
 from ._settings import AccessSettings
 from .context import TokenContext
 from .errors import UnknownKeyError
@@ -141,13 +141,11 @@ class Verifier:
             leeway = codec.leeway
             # The entry's time window, with the same comparisons as TokenCodec.check_claims.
             if entry.keys is codec.keys and not (now - leeway >= entry.exp) and not (entry.start > now + leeway):
-                if isinstance(entry, Window):  # its first hit
-                    entry = cache.settle(token, entry, self._cache_config)
                 return entry.context(token)
             cache.discard(token)  # out of its time window or keys changed: verify from scratch
         claims, permissions = codec.verify_access(token)  # permissions read once, kept by the cache entry
         context = self._build(token, claims, permissions)  # raises (nothing cached) if data misfits data_model
-        cache.admit(token, claims, codec.keys, permissions)
+        cache.admit(token, claims, codec.keys, self._cache_config, permissions)
         return context
 
     def _build(self, token: str, claims: Claims, permissions: tuple[str, ...] | None) -> TokenContext[Any]:

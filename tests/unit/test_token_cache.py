@@ -23,7 +23,7 @@ from fastapi_apojwt import (
     RevokedTokenError,
     TokenContext,
 )
-from fastapi_apojwt._cache import Window, _fast_classes, new_context
+from fastapi_apojwt._cache import _fast_classes, new_context
 from fastapi_apojwt.context import FrozenDict, thaw
 from tests.conftest import AUDIENCE, ISSUER, SECRET
 
@@ -78,6 +78,7 @@ def forbid_verification(ajwt: ApoJWT, monkeypatch: pytest.MonkeyPatch) -> None:
         raise AssertionError("verified again: not a cache hit")
 
     monkeypatch.setattr(ajwt.codec, "verify", no_verify)
+    monkeypatch.setattr(ajwt.codec, "verify_access", no_verify)  # what the verifier calls
 
 
 # -- hits ---------------------------------------------------------------------------------
@@ -256,19 +257,6 @@ def test_bounded_and_least_recently_used_leaves_first(clock: Clock) -> None:
     assert tokens[1] not in ajwt.verifier.cache
 
 
-def test_an_entry_evicted_before_its_first_hit_settles_outside_the_cache(ajwt: ApoJWT) -> None:
-    token = mint(ajwt)
-    first = warm(ajwt, token)  # admitted as a window
-    cache = ajwt.verifier.cache
-    assert cache is not None
-    window = cache.get(token)
-    assert isinstance(window, Window)
-    cache.discard(token)  # evicted by another thread between its lookup and its settling
-    entry = cache.settle(token, window, (TokenContext, ajwt.policy, None))
-    assert token not in cache  # the bound holds: nothing comes back
-    assert entry.context(token) == first  # the request in flight is still served
-
-
 def test_failures_are_never_cached(ajwt: ApoJWT, clock: Clock) -> None:
     good = mint(ajwt)
     bad_signature = ApoJWT(OTHER_SECRET, iss=ISSUER, server_audience=[AUDIENCE], clock=clock).create_token(sub="x")
@@ -346,9 +334,17 @@ def test_flat_data_is_copied_too(ajwt: ApoJWT) -> None:
     assert ajwt.decode(token).data is not first.data
 
 
-def test_a_hit_thaws_into_a_plain_deep_copy(ajwt: ApoJWT) -> None:
-    flat = warm(ajwt, mint(ajwt, team="a", n=1))
-    nested = warm(ajwt, mint(ajwt, tags=["x"], inner={"k": "v"}))
+def hit(ajwt: ApoJWT, token: str, monkeypatch: pytest.MonkeyPatch) -> TokenContext:
+    """A cache hit for ``token``, proved: verification is forbidden while it is decoded."""
+    warm(ajwt, token)
+    with monkeypatch.context() as patch:
+        forbid_verification(ajwt, patch)
+        return ajwt.decode(token)
+
+
+def test_a_hit_thaws_into_a_plain_deep_copy(ajwt: ApoJWT, monkeypatch: pytest.MonkeyPatch) -> None:
+    flat = hit(ajwt, mint(ajwt, team="a", n=1), monkeypatch)
+    nested = hit(ajwt, mint(ajwt, tags=["x"], inner={"k": "v"}), monkeypatch)
     for context in (flat, nested):
         assert isinstance(context.data, FrozenDict)
         with pytest.raises(TypeError):
