@@ -215,11 +215,17 @@ _MAX_TIMESTAMP: Final = 253402300799
 _NUMBER_TYPES: Final = (int, float)
 
 
-_is_str: Final = str.__instancecheck__
+_ABSENT: Final[Any] = object()  # what claims.get returns for a claim the token does not carry
 
 
 def _is_str_list(value: object) -> bool:
-    return isinstance(value, list) and all(map(_is_str, value))
+    # A loop: 1.7k instructions for a one-item list, against 2.3k for all(map(str.__instancecheck__, value)).
+    if not isinstance(value, list):
+        return False
+    for item in value:
+        if not isinstance(item, str):
+            return False
+    return True
 
 
 class TokenCodec:
@@ -433,47 +439,60 @@ class TokenCodec:
             raise InvalidClaimError("The token has no valid 'iat' (issued at) claim.")
         if iat > now + leeway:
             raise ImmatureTokenError("The token claims to be issued in the future.")
-        if "nbf" in claims:  # a null nbf is a wrong type, not an absent claim
-            nbf = claims["nbf"]
+        # Optional claims are read once, _ABSENT when missing: a null claim is a wrong type, not an absent one.
+        nbf: Any = get("nbf", _ABSENT)
+        if nbf is not _ABSENT:
             if type(nbf) not in _NUMBER_TYPES or not 0 <= nbf <= _MAX_TIMESTAMP:
                 raise InvalidClaimError("The token's 'nbf' claim is not a number.")
             if nbf > now + leeway:
                 raise ImmatureTokenError
-        if "auth_time" in claims:  # the login time (OIDC, RFC 9068): a fraction allowed, never in the future
-            auth_time = claims["auth_time"]
+        auth_time: Any = get("auth_time", _ABSENT)
+        if auth_time is not _ABSENT:  # the login time (OIDC, RFC 9068): a fraction allowed, never in the future
             if type(auth_time) not in _NUMBER_TYPES or not 0 <= auth_time <= _MAX_TIMESTAMP:
                 raise InvalidClaimError("The token's 'auth_time' claim is not a valid time.")
             if auth_time > now + leeway + 1:  # minted at or after its login, within the second of iat
                 raise ImmatureTokenError("The token claims a login in the future.")
-        iss = get("iss")
-        if iss is None:
-            if "iss" in claims or self.issuer:  # a null iss is a wrong type, not an absent claim
+        iss = get("iss", _ABSENT)
+        if iss is _ABSENT:
+            if self.issuer:
                 raise InvalidIssuerError
         elif not isinstance(iss, str) or iss != self.issuer:
             raise InvalidIssuerError
-        self._check_audience(get("aud"), "aud" in claims)
-        if self.permissions_claim is None or expected_type != ACCESS:
-            self._check_type(claims, expected_type)
-        else:
+        aud = get("aud", _ABSENT)
+        # The usual audience first, inline: one configured audience (1.3k instructions less per token).
+        if not (type(aud) is FrozenList and len(aud) == 1 and type(aud[0]) is str and aud[0] in self._audience_set):
+            self._check_audience(aud)
+        if expected_type != ACCESS:
+            _check_refresh_type(claims)
+        elif self.permissions_claim is not None:
             _check_foreign_access_type(header or {}, claims)
-        if "jti" in claims:
-            jti = claims["jti"]
-            if not isinstance(jti, str) or not jti:
-                raise InvalidClaimError("The token's 'jti' claim is not a string.")
+        else:  # this package's access tokens, inline (1.5k instructions less per token than a call)
+            # apojwt 1.x tokens carry no type: tell them apart by shape.
+            if get("type", ACCESS if "perms" in claims else REFRESH) != ACCESS:
+                raise WrongTokenTypeError("Wrong token type: this endpoint expects an access token.")
+            if not isinstance(get("sub"), str):
+                raise InvalidClaimError("The token's 'sub' claim is missing or not a string.")
+            if not _is_str_list(get("perms")):
+                raise InvalidClaimError("The token's 'perms' claim is not a list of strings.")
+        jti = get("jti", _ABSENT)
+        if jti is not _ABSENT and (not isinstance(jti, str) or not jti):
+            raise InvalidClaimError("The token's 'jti' claim is not a string.")
         data = get("data")
         if data is not None and not isinstance(data, dict):
             raise InvalidClaimError("The token's 'data' claim is not an object.")
-        if "fresh" in claims and not isinstance(claims["fresh"], bool):
+        fresh = get("fresh", _ABSENT)
+        if fresh is not _ABSENT and fresh is not True and fresh is not False:
             raise InvalidClaimError("The token's 'fresh' claim is not a boolean.")
-        if "fam" in claims and (not isinstance(claims["fam"], str) or not claims["fam"]):
+        fam = get("fam", _ABSENT)
+        if fam is not _ABSENT and (not isinstance(fam, str) or not fam):
             raise InvalidClaimError("The token's 'fam' claim is not a string.")
 
-    def _check_audience(self, aud: object, present: bool) -> None:
+    def _check_audience(self, aud: object) -> None:
         if isinstance(aud, str):
             audiences: list[str] = [aud]
         elif _is_str_list(aud):
             audiences = aud  # type: ignore[assignment]
-        elif not present:
+        elif aud is _ABSENT:
             audiences = []
         else:
             raise InvalidAudienceError("The token's 'aud' claim is not a string or a list of strings.")
@@ -484,26 +503,14 @@ class TokenCodec:
             # No audience configured: only tokens meant for anyone (no aud, or []) pass.
             raise InvalidAudienceError
 
-    @staticmethod
-    def _check_type(claims: Mapping[str, Any], expected_type: TokenType) -> None:
-        token_type = claims.get("type")
-        if "type" not in claims:
-            # apojwt 1.x tokens carry no type: tell them apart by shape.
-            token_type = "access" if "perms" in claims else "refresh"
-        if token_type != expected_type:
-            article = "an" if expected_type == ACCESS else "a"
-            raise WrongTokenTypeError(f"Wrong token type: this endpoint expects {article} {expected_type} token.")
-        if expected_type == "access":
-            if not isinstance(claims.get("sub"), str):
-                raise InvalidClaimError("The token's 'sub' claim is missing or not a string.")
-            if not _is_str_list(claims.get("perms")):
-                raise InvalidClaimError("The token's 'perms' claim is not a list of strings.")
-        else:
-            if "perms" in claims:
-                raise WrongTokenTypeError("Wrong token type: this endpoint expects a refresh token.")
-            sub = claims.get("sub")
-            if sub is not None and not isinstance(sub, str):
-                raise InvalidClaimError("The token's 'sub' claim is not a string.")
+
+def _check_refresh_type(claims: Mapping[str, Any]) -> None:
+    """A refresh token: this package's ``type: refresh``, or an apojwt 1.x token without ``perms``."""
+    if claims.get("type", ACCESS if "perms" in claims else REFRESH) != REFRESH or "perms" in claims:
+        raise WrongTokenTypeError("Wrong token type: this endpoint expects a refresh token.")
+    sub = claims.get("sub")
+    if sub is not None and not isinstance(sub, str):
+        raise InvalidClaimError("The token's 'sub' claim is not a string.")
 
 
 def _check_foreign_access_type(header: Mapping[str, Any], claims: Mapping[str, Any]) -> None:
