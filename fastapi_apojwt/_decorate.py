@@ -513,7 +513,7 @@ def decorate(guard: Guard, function: Callable[..., Any], *, ambient: AmbientFind
                 return await _call_direct_async(guard, function, items, args, kwargs, ambient)
             if context is None:  # token_optional without a token
                 inject(items, context, kwargs)
-            else:  # inject() inline: every decorated request comes by (measured: 0.7k instructions less)
+            else:  # inject() inline: every decorated request comes by (measured: about 0.9k instructions less)
                 for name, injector in items:
                     kwargs[name] = injector(context)
             return await function(*args, **kwargs)

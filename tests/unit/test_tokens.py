@@ -436,7 +436,20 @@ def test_data_may_be_absent(ajwt: ApoJWT) -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "value"), [("jti", 5), ("jti", ""), ("jti", None), ("fresh", "yes"), ("fresh", 1), ("fresh", None)]
+    ("name", "value"),
+    [
+        ("jti", 5),
+        ("jti", ""),
+        ("jti", None),
+        ("fresh", "yes"),
+        ("fresh", 1),
+        ("fresh", None),
+        ("fam", None),
+        ("fam", ""),
+        ("fam", 7),
+        ("auth_time", None),
+        ("auth_time", "1"),
+    ],
 )
 def test_optional_claims_of_the_wrong_type_rejected(ajwt: ApoJWT, name: str, value: Any) -> None:
     payload = claims()
@@ -472,6 +485,18 @@ def test_null_claims_are_wrong_types_not_absent_claims(clock: Clock) -> None:
     assert_rejected(no_issuer, forge(raw), InvalidIssuerError)
     raw = json.dumps(claims(iss=None)).replace('"sub": "alice"', '"sub": "alice", "type": null')
     assert_rejected(no_issuer, forge(raw), WrongTokenTypeError)
+    anyone = ApoJWT(SECRET, iss=ISSUER, clock=clock)  # no audience configured: only tokens without one pass
+    assert anyone.decode(forge(claims(aud=None))).aud == ()
+    null_audience = claims()
+    null_audience["aud"] = None  # a JSON null: a wrong type, not an absent claim
+    assert_rejected(anyone, forge(null_audience), InvalidAudienceError)
+
+
+@pytest.mark.parametrize("aud", [None, 5, [AUDIENCE, 5], {"a": AUDIENCE}, [[AUDIENCE]]])
+def test_audiences_of_the_wrong_type_rejected(ajwt: ApoJWT, aud: Any) -> None:
+    payload = claims()
+    payload["aud"] = aud  # a JSON null stays in the payload: a wrong type, not an absent claim
+    assert_rejected(ajwt, forge(payload), InvalidAudienceError)
 
 
 def test_wrong_type_message_reads_well(ajwt: ApoJWT) -> None:
