@@ -262,7 +262,8 @@ class TokenCodec:
             None if permissions_claim is None or permissions_claim.is_default else permissions_claim
         )
         """Where permissions are read from, for another issuer's tokens; ``None``: apojwt 1.x's ``perms``."""
-        # Parsed headers by their exact segment: an issuer sends the same few headers all day.
+        # Parsed headers by their exact segment (as ``split`` translated it, one-to-one): an issuer
+        # sends the same few headers all day.
         # Never mutated by readers; only the parse is cached, key selection runs every time.
         # Measured: 20 us -> 10 us per HS256 verification (the header's base64url and checked JSON parse).
         self._headers: dict[bytes, dict[str, Any]] = {}
@@ -320,8 +321,8 @@ class TokenCodec:
                 raise MalformedTokenError("Encrypted tokens (JWE) are not accepted: send a signed JWT.")
             raise MalformedTokenError
         # The segments in the standard alphabet, translated in one pass for all three: 2.2k instructions
-        # less per token (callgrind, 593.6k -> 591.4k per request) and about 0.008 of the never-seen
-        # ratio (12 interleaved runs) than encoding and translating the segments one by one.
+        # less per token (callgrind, 4000 requests, twice: 594.8k -> 592.6k per request) and about 0.008
+        # of the never-seen ratio (12 interleaved runs) than encoding and translating each segment.
         header_segment, payload_segment, signature_segment = raw.translate(_URLSAFE_TO_STANDARD).split(b".")
         if not (header_segment and payload_segment and signature_segment):
             raise MalformedTokenError
