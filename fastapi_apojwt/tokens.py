@@ -262,10 +262,11 @@ class TokenCodec:
             None if permissions_claim is None or permissions_claim.is_default else permissions_claim
         )
         """Where permissions are read from, for another issuer's tokens; ``None``: apojwt 1.x's ``perms``."""
-        # Parsed headers by their exact segment (as ``split`` translated it, one-to-one): an issuer
-        # sends the same few headers all day.
+        # Parsed headers by their segment as ``split`` translated it: an issuer sends the same few
+        # headers all day. One-to-one with the segment sent, because ``split`` refuses "+" and "/"
+        # before the lookup (test_standard_base64_alphabet_rejected).
         # Never mutated by readers; only the parse is cached, key selection runs every time.
-        # Measured: 20 us -> 10 us per HS256 verification (the header's base64url and checked JSON parse).
+        # Measured: 11.3 us -> 9.8 us per never-seen HS256 verification (hot loop, 4000 distinct tokens).
         self._headers: dict[bytes, dict[str, Any]] = {}
 
     @property

@@ -348,6 +348,24 @@ def test_non_canonical_base64_rejected(ajwt: ApoJWT) -> None:
     assert_rejected(ajwt, f"{head}.{payload}.{signature[:-1]}{twin}", MalformedTokenError)
 
 
+@pytest.mark.parametrize("index", [0, 1, 2], ids=["header", "payload", "signature"])
+def test_standard_base64_alphabet_rejected(ajwt: ApoJWT, index: int) -> None:
+    """Only the base64url alphabet (RFC 7515 §2): ``+`` and ``/`` spell another token, refused even
+    when the genuine one's header and verification are cached (the codec decodes both alphabets alike)."""
+    header = {"alg": "HS256", "typ": "JWT", "cty": "???"}  # "?" bytes encode to "_" in base64url
+    for n in range(100):
+        token = forge(claims(data={"pad": "?" * n}), header=header)
+        segments = token.split(".")
+        if "-" in segments[index] or "_" in segments[index]:
+            break
+    else:  # pragma: no cover - the signature is random: 100 tries without "-" or "_" is about 1e-60
+        pytest.fail("no token with '-' or '_' in the segment")
+    assert ajwt.decode(token).sub == "alice"
+    assert ajwt.decode(token).sub == "alice"  # now cached
+    segments[index] = segments[index].translate(str.maketrans("-_", "+/"))
+    assert_rejected(ajwt, ".".join(segments), MalformedTokenError)
+
+
 def test_duplicate_json_keys_rejected(ajwt: ApoJWT) -> None:
     raw = json.dumps(claims())[:-1] + ', "sub": "root"}'
     assert_rejected(ajwt, forge(raw), MalformedTokenError)
