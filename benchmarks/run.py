@@ -23,7 +23,8 @@ counted, and time stolen by other processes is not), medians over rounds:
 Prints a table, writes ``benchmarks/results.json``, draws
 ``docs/img/benchmark.png`` and refreshes the table in ``docs/performance.md``.
 Needs no network beyond 127.0.0.1. Options: ``--quick`` (a smoke run),
-``--no-server``, ``--no-stores``, ``--stores-only`` (``make bench-stores``), ``--no-docs``.
+``--no-server``, ``--no-stores``, ``--stores-only`` (``make bench-stores``), ``--no-docs``,
+``--results PATH`` (instead of ``benchmarks/results.json``).
 """
 
 from __future__ import annotations
@@ -652,7 +653,7 @@ def run_stores(args: argparse.Namespace, *, quick: bool, results: dict[str, Any]
     print()
     print(stores_markdown(stores))
     if results is None:
-        path = HERE / "results.json"
+        path = args.results
         saved = json.loads(path.read_text()) if path.exists() else {}
         saved["stores"] = stores
         path.write_text(json.dumps(saved, indent=1, default=str) + "\n")
@@ -668,6 +669,7 @@ def main() -> None:
     parser.add_argument("--no-docs", action="store_true", help="do not touch docs/ (chart and table)")
     parser.add_argument("--no-stores", action="store_true", help="skip the store comparison (memory, Redis, mirror)")
     parser.add_argument("--stores-only", action="store_true", help="run the store comparison alone")
+    parser.add_argument("--results", type=Path, default=HERE / "results.json", help="where the raw numbers go (JSON)")
     parser.add_argument("--targets-worker", type=int, metavar="ROUNDS", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.targets_worker:
@@ -721,7 +723,7 @@ def main() -> None:
     print(markdown(summary))
     if not args.no_stores:
         summary["stores"] = run_stores(args, quick=args.quick, results=summary)
-    (HERE / "results.json").write_text(json.dumps(summary, indent=1, default=str) + "\n")
+    args.results.write_text(json.dumps(summary, indent=1, default=str) + "\n")
     if not args.no_docs:
         draw(summary, ROOT / "docs" / "img" / "benchmark.png")
         update_docs(ROOT / "docs" / "performance.md", summary, environment)
