@@ -61,6 +61,12 @@ def test_quick_bench_reports_every_target(tmp_path: Path) -> None:
         assert measure["low"] <= measure["median"] <= measure["high"], measure
         assert measure["median"] > 0, measure
     assert summary["decorator_vs_dependency"] == targets["decorator"]["median"]
-    names = {row["name"] for row in summary["requests"]}
-    assert {"bare", "hand_async", "apo_dep", "apo_perm", "apo_deco"} <= names
+    rows = {row["name"]: row for row in summary["requests"]}
+    assert {"bare", "hand_async", "apo_dep", "apo_perm", "apo_deco"} <= set(rows)
+    for name, ratios in targets["vs_hand_rolled"].items():  # the focused ratios are the ones shown, marked
+        assert rows[name]["label"].endswith(" †")
+        assert (rows[name]["same_ratio"], rows[name]["fresh_ratio"]) == (ratios["same"], ratios["fresh"])
+        assert "same_ratio_full" in rows[name]
+    assert rows["apo_dep"]["same_ratio"] == targets["same_token"]["dependency"]["median"]
+    assert set(targets["vs_hand_rolled"]) == {"apo_dep", "apo_perm", "apo_deco"}
     assert len(summary["raw"]["fresh"]["bare"]) == 3
