@@ -60,7 +60,6 @@ def test_quick_bench_reports_every_target(tmp_path: Path) -> None:
     for measure in measures:
         assert measure["low"] <= measure["median"] <= measure["high"], measure
         assert measure["median"] > 0, measure
-    assert summary["decorator_vs_dependency"] == targets["decorator"]["median"]
     rows = {row["name"]: row for row in summary["requests"]}
     assert {"bare", "hand_async", "apo_dep", "apo_perm", "apo_deco"} <= set(rows)
     for name, ratios in targets["vs_hand_rolled"].items():  # the focused ratios are the ones shown, marked
@@ -70,3 +69,4 @@ def test_quick_bench_reports_every_target(tmp_path: Path) -> None:
     assert rows["apo_dep"]["same_ratio"] == targets["same_token"]["dependency"]["median"]
     assert set(targets["vs_hand_rolled"]) == {"apo_dep", "apo_perm", "apo_deco"}
     assert len(summary["raw"]["fresh"]["bare"]) == 3
+    assert len(summary["raw"]["targets"]["same"]["apo_deco"]) == targets["rounds"]  # the verdicts can be re-derived
