@@ -94,6 +94,17 @@ def frozen_heap() -> Iterator[None]:
         gc.unfreeze()
 
 
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """One timed batch: the previous batch's garbage is collected first, and no collection runs inside."""
+    gc.collect()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 def mint_many(mint: Callable[[], str | None], count: int) -> list[str | None]:
     tokens = [mint() for _ in range(count)]
     if tokens and tokens[0] is not None:
@@ -118,12 +129,8 @@ async def bench_requests(
             order = variants[index % len(variants) :] + variants[: index % len(variants)]
             for v in order:
                 scopes = pools[v.name][index * batch : (index + 1) * batch] if never_seen else [same[v.name]] * batch
-                gc.collect()
-                gc.disable()
-                try:
+                with collector_paused():
                     seconds, count = await timed_batch(v.app, scopes)
-                finally:
-                    gc.enable()
                 results[v.name].append(seconds / count * 1e6)
     return results
 
@@ -132,15 +139,15 @@ async def bench_requests(
 TARGET_VARIANTS = ("bare", "hand_async", "apo_dep", "apo_perm", "apo_deco")
 
 
-def targets_worker(rounds: int) -> None:
+def targets_worker(rounds: int, batch: int) -> None:
     """One process's share of the focused run: its rounds of both kinds, as one JSON line on stdout."""
     variants = [v for v in request_variants(asymmetric=False) if v.name in TARGET_VARIANTS]
-    same = asyncio.run(bench_requests(variants, rounds=rounds, batch=100, never_seen=False))
-    fresh = asyncio.run(bench_requests(variants, rounds=rounds, batch=100, never_seen=True))
+    same = asyncio.run(bench_requests(variants, rounds=rounds, batch=batch, never_seen=False))
+    fresh = asyncio.run(bench_requests(variants, rounds=rounds, batch=batch, never_seen=True))
     print(json.dumps({"same": same, "fresh": fresh}))
 
 
-def bench_targets(*, processes: int, rounds: int) -> dict[str, dict[str, list[float]]]:
+def bench_targets(*, processes: int, rounds: int, batch: int) -> dict[str, dict[str, list[float]]]:
     """The rounds of the target comparisons, pooled from ``processes`` fresh interpreters run one after another.
 
     The full table's 41 rounds give a median whose 90% spread is about ±0.04 on the
@@ -154,7 +161,7 @@ def bench_targets(*, processes: int, rounds: int) -> dict[str, dict[str, list[fl
     pooled: dict[str, dict[str, list[float]]] = {"same": {}, "fresh": {}}
     for _ in range(processes):
         out = subprocess.run(
-            [sys.executable, __file__, "--targets-worker", str(rounds)],
+            [sys.executable, __file__, "--targets-worker", str(rounds), str(batch)],
             capture_output=True,
             text=True,
             check=True,
@@ -246,13 +253,11 @@ def bench_decode(*, rounds: int, batch: int) -> dict[str, list[float]]:
                 decode = contenders[name][0]
                 size = asym_batch if name.endswith(("rs256", "es256", "eddsa")) else batch
                 tokens = pools[name][index * size : (index + 1) * size]
-                gc.collect()
-                gc.disable()
-                start = time.process_time()
-                for token in tokens:
-                    decode(token)
-                elapsed = time.process_time() - start
-                gc.enable()
+                with collector_paused():
+                    start = time.process_time()
+                    for token in tokens:
+                        decode(token)
+                    elapsed = time.process_time() - start
                 results[name].append(elapsed / len(tokens) * 1e6)
     return results
 
@@ -399,20 +404,27 @@ def summarise(
     labels: dict[str, str],
     hops: dict[str, int],
     decode: dict[str, list[float]],
+    focused: dict[str, dict[str, list[float]]],
 ) -> dict[str, Any]:
-    """Medians and ratios; per-round ratios are paired within a round, then the median taken."""
+    """Medians and ratios; per-round ratios are paired within a round, then the median taken.
+
+    The x hand-rolled ratios of the guarded variants the focused run measured come from
+    its rounds (the precise ones, marked †); the µs columns always come from this run.
+    """
     rows = []
     for name in same:
+        in_focus = name in focused["same"] and name not in ("bare", "hand_async")  # the baselines: 0 and 1 anywhere
+        ratio_same, ratio_fresh = (focused["same"], focused["fresh"]) if in_focus else (same, fresh)
         rows.append(
             {
                 "name": name,
-                "label": labels[name],
+                "label": labels[name] + (" †" if in_focus else ""),
                 "same_us": median(same[name]),
-                "same_overhead_us": median([v - b for v, b in zip(same[name], same["bare"], strict=False)]),
-                "same_ratio": median(overhead_ratios(same, name)),
+                "same_overhead_us": median([v - b for v, b in zip(same[name], same["bare"], strict=True)]),
+                "same_ratio": median(overhead_ratios(ratio_same, name)),
                 "fresh_us": median(fresh[name]),
-                "fresh_overhead_us": median([v - b for v, b in zip(fresh[name], fresh["bare"], strict=False)]),
-                "fresh_ratio": median(overhead_ratios(fresh, name)),
+                "fresh_overhead_us": median([v - b for v, b in zip(fresh[name], fresh["bare"], strict=True)]),
+                "fresh_ratio": median(overhead_ratios(ratio_fresh, name)),
                 "hops": hops.get(name),
             }
         )
@@ -434,7 +446,7 @@ def summarise(
     }
 
 
-def _interval(values: list[float], *, draws: int = 2000) -> tuple[float, float]:
+def bootstrap_interval(values: list[float], *, draws: int = 2000) -> tuple[float, float]:
     """A 90% bootstrap interval of the median of ``values`` (a fixed seed: the same rounds, the same interval)."""
     rng = random.Random(0)
     medians = sorted(statistics.median(rng.choices(values, k=len(values))) for _ in range(draws))
@@ -447,7 +459,7 @@ def summarise_targets(pooled: dict[str, dict[str, list[float]]], *, processes: i
 
     def measure(data: dict[str, list[float]], name: str, base: str = "hand_async") -> dict[str, float]:
         ratios = overhead_ratios(data, name, base)
-        low, high = _interval(ratios)
+        low, high = bootstrap_interval(ratios)
         return {"median": median(ratios), "low": low, "high": high}
 
     return {
@@ -456,27 +468,7 @@ def summarise_targets(pooled: dict[str, dict[str, list[float]]], *, processes: i
         "same_token": {"dependency": measure(same, "apo_dep"), "permission": measure(same, "apo_perm")},
         "never_seen": {"dependency": measure(fresh, "apo_dep"), "permission": measure(fresh, "apo_perm")},
         "decorator": measure(same, "apo_deco", "apo_perm"),
-        # Every guarded variant of the focused run against the hand-rolled dependency, for the table and chart.
-        "vs_hand_rolled": {
-            name: {"same": median(overhead_ratios(same, name)), "fresh": median(overhead_ratios(fresh, name))}
-            for name in TARGET_VARIANTS
-            if name.startswith("apo_")
-        },
     }
-
-
-def use_focused_ratios(summary: dict[str, Any]) -> None:
-    """Show the focused run's ratios (the precise ones) in the table's rows of its variants, marked †.
-
-    The full run's own ratios stay in each row, as ``same_ratio_full`` and ``fresh_ratio_full``.
-    """
-    focused = summary["targets"]["vs_hand_rolled"]
-    for row in summary["requests"]:
-        ratios = focused.get(row["name"])
-        if ratios is not None:
-            row["same_ratio_full"], row["fresh_ratio_full"] = row["same_ratio"], row["fresh_ratio"]
-            row["same_ratio"], row["fresh_ratio"] = ratios["same"], ratios["fresh"]
-            row["label"] += " †"
 
 
 def verdict(ok: bool) -> str:
@@ -686,11 +678,11 @@ def main() -> None:
     parser.add_argument("--no-stores", action="store_true", help="skip the store comparison (memory, Redis, mirror)")
     parser.add_argument("--stores-only", action="store_true", help="run the store comparison alone")
     parser.add_argument("--results", type=Path, default=HERE / "results.json", help="where the raw numbers go (JSON)")
-    parser.add_argument("--targets-worker", type=int, metavar="ROUNDS", help=argparse.SUPPRESS)
+    parser.add_argument("--targets-worker", type=int, nargs=2, metavar=("ROUNDS", "BATCH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     if args.targets_worker:
-        targets_worker(args.targets_worker)
+        targets_worker(*args.targets_worker)
         return
     rounds, batch = (3, 40) if args.quick else (41, 100)  # many short rounds: the medians of a noisy machine settle
     processes, process_rounds = (1, 3) if args.quick else (4, 101)  # the focused run: 404 rounds, four hash seeds
@@ -708,11 +700,10 @@ def main() -> None:
     hops = asyncio.run(count_hops(variants))
     print("decode", flush=True)
     decode = bench_decode(rounds=rounds, batch=batch * 2)
-    summary = summarise(same, fresh, labels, hops, decode)
     print(f"targets: {len(TARGET_VARIANTS)} variants x {processes} processes x {process_rounds} rounds", flush=True)
-    focused = bench_targets(processes=processes, rounds=process_rounds)
+    focused = bench_targets(processes=processes, rounds=process_rounds, batch=batch)
+    summary = summarise(same, fresh, labels, hops, decode, focused)
     summary["targets"] = summarise_targets(focused, processes=processes)
-    use_focused_ratios(summary)
     print("memory", flush=True)
     summary["memory"] = bench_memory(distinct=2000 if args.quick else 40000, bogus=2000 if args.quick else 50000)
     if not args.no_server:
